@@ -1,0 +1,64 @@
+"""Just enough Markdown to find fenced code blocks, shared by the completeness and code filters."""
+
+import re
+from dataclasses import dataclass
+
+# CommonMark: up to 3 spaces of indent, then >= 3 backticks or tildes, then an optional info string
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\n]*?)\s*$")
+
+PYTHON_LANGS = frozenset({"python", "py", "python3", "py3"})
+
+
+@dataclass
+class CodeBlock:
+    lang: str  # first word of the info string, lowercased ("" when none)
+    code: str
+    closed: bool
+
+
+def code_blocks(text: str) -> list[CodeBlock]:
+    """All fenced blocks in order; the last one is `closed=False` when the text ends inside it."""
+    blocks = []
+    opener, lang, body = None, "", []
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if opener is None:
+            if m and not (m["fence"][0] == "`" and "`" in m["info"]):
+                opener, lang, body = m["fence"], (m["info"].split() or [""])[0].lower(), []
+            continue
+        # a closing fence: same character, at least as long, no info string
+        if m and m["fence"][0] == opener[0] and len(m["fence"]) >= len(opener) and not m["info"]:
+            blocks.append(CodeBlock(lang, "\n".join(body), True))
+            opener = None
+        else:
+            body.append(line)
+    if opener is not None:
+        blocks.append(CodeBlock(lang, "\n".join(body), False))
+    return blocks
+
+
+def has_unclosed_fence(text: str) -> bool:
+    blocks = code_blocks(text)
+    return bool(blocks) and not blocks[-1].closed
+
+
+def python_program(text: str) -> str | None:
+    """The document's Python blocks joined in order into one program; None when it has none.
+
+    Interactive sessions (`>>> ` prompts) keep only their input lines: the printed output that
+    follows them is not code.
+    """
+    parts = [_from_repl(b.code) for b in code_blocks(text) if b.lang in PYTHON_LANGS and b.code.strip()]
+    return "\n\n".join(parts) if parts else None
+
+
+def _from_repl(code: str) -> str:
+    lines = code.split("\n")
+    if not any(line.lstrip().startswith(">>>") for line in lines):
+        return code
+    kept = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped[:4] in (">>> ", "... ") or stripped in (">>>", "..."):
+            kept.append(stripped[4:])
+    return "\n".join(kept)

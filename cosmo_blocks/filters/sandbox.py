@@ -1,0 +1,321 @@
+"""Run untrusted Python programs inside bubblewrap.
+
+One program = one `bwrap` process tree:
+
+- namespaces: `--unshare-all --unshare-user` (no network but a private loopback, own PID namespace,
+  own IPC/UTS/cgroup); `--die-with-parent` and the PID namespace mean that when the program ends,
+  or we kill it, every process it started dies with it.
+- filesystem: /usr (and the /lib, /bin symlinks) read-only, a fresh /proc and /dev, a small
+  size-capped tmpfs as the work dir (/tmp, also HOME) and another one for /dev/shm. Nothing else
+  of the host is visible: no /root, no /home, no /etc, no /work.
+- environment: `--clearenv` plus a minimal PATH/HOME/LANG; stdin is /dev/null.
+- identity: when we are root, the sandbox runs as an unprivileged uid (65534 by default), because
+  the kernel exempts root's real uid from RLIMIT_NPROC, which is what stops fork storms.
+- rlimits (address space, CPU, file size, process count, no core files) are set by a short
+  prelude inside the sandbox before the program runs. Doing it there rather than in a
+  `preexec_fn` keeps subprocess on its fast spawn path and makes RLIMIT_NPROC count only the
+  processes of this sandbox's user namespace, not every process of the uid on the host.
+- outside the sandbox: stdout/stderr are read with a byte cap and the wall clock is watched; on
+  either limit the whole process group is SIGKILLed (SIGTERM can be ignored, SIGKILL cannot).
+
+The interpreter is the system Python (`/usr/bin/python3` by default), run as
+`python3 -I -S -B`: isolated mode, no site-packages, no .pyc writes. That keeps startup fast and
+means only the standard library is importable; see `CodeExecutionFilter(missing_module=...)`.
+"""
+
+import contextlib
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap (or the interpreter) is missing or cannot create namespaces here."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed to start a program (not the program's fault)."""
+
+
+# Runs inside the sandbox before the user's program: limits first, then compile, then run. It reports
+# the outcome on its own pipe (fd given in argv) so the program's stdout/stderr can be anything.
+_PRELUDE = """\
+import os, sys, resource
+_fd = int(sys.argv[1])
+os.set_inheritable(_fd, False)
+for _r, _v in ((resource.RLIMIT_AS, {memory}), (resource.RLIMIT_CPU, {cpu}), (resource.RLIMIT_FSIZE, {fsize}),
+               (resource.RLIMIT_NPROC, {nproc}), (resource.RLIMIT_CORE, 0)):
+    resource.setrlimit(_r, (_v, _v))
+def _report(kind, name):
+    try:
+        os.write(_fd, ("@" + kind + ":" + name + "\\n").encode())
+    except OSError:
+        pass
+try:
+    with open("/sandbox/main.py", "rb") as _f:
+        _code = compile(_f.read(), "main.py", "exec")
+except SyntaxError as _e:
+    _report("syntax", type(_e).__name__)
+    raise
+except BaseException as _e:
+    _report("error", type(_e).__name__)
+    raise
+sys.argv = ["main.py"]
+_g = {{"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__}}
+del _f, _r, _v
+try:
+    exec(_code, _g)
+except SystemExit:
+    raise
+except BaseException as _e:
+    _report("error", type(_e).__name__)
+    raise
+"""
+
+
+@dataclass
+class SandboxLimits:
+    timeout: float = 10.0  # wall seconds
+    memory_bytes: int = 1 << 30  # RLIMIT_AS of each process
+    file_bytes: int = 16 << 20  # RLIMIT_FSIZE: largest file it may write
+    tmpfs_bytes: int = 64 << 20  # size of the work dir (and of /dev/shm)
+    nproc: int = 32  # processes/threads inside the sandbox
+    output_bytes: int = 1 << 20  # stdout + stderr together
+
+    @property
+    def cpu_seconds(self) -> int:
+        # a little above the wall timeout so the wall clock (and a clean "timeout") normally wins
+        return int(self.timeout) + 2
+
+
+@dataclass
+class SandboxResult:
+    status: str  # ok | syntax_error | runtime_error | timeout | memory | killed | output_limit
+    error: str | None = None  # exception class or signal name
+    returncode: int | None = None
+    stdout: bytes = b""
+    stderr: bytes = b""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def reason(self) -> str | None:
+        """The filter's drop reason, e.g. `runtime_error:ZeroDivisionError`; None when it ran fine."""
+        if self.ok:
+            return None
+        if self.status == "runtime_error":
+            return f"runtime_error:{self.error}"
+        return self.status
+
+
+@dataclass
+class Sandbox:
+    """A reusable bubblewrap configuration; `run(code)` is thread-safe."""
+
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    python: str = "/usr/bin/python3"
+    bwrap: str | None = None  # path to bwrap; found on PATH when None
+    uid: int = 65534  # host uid to run as when we are root
+
+    def __post_init__(self):
+        self.bwrap = self.bwrap or shutil.which("bwrap")
+        self._checked = False
+        self._lock = threading.Lock()
+
+    def __getstate__(self):  # picklable for datatrove executors; the lock is per process
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        state["_checked"] = False  # check again wherever it is unpickled
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    # -- availability -------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise SandboxUnavailable unless a trivial program really runs inside the sandbox."""
+        if self._checked:
+            return
+        if not self.bwrap:
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is not installed: `apt-get install -y bubblewrap`, or pass "
+                "on_missing_sandbox='mark' to keep documents unverified instead of running their code"
+            )
+        if not os.access(self.python, os.X_OK):
+            raise SandboxUnavailable(f"sandbox interpreter {self.python} not found; pass python=...")
+        try:
+            res = self._run_once(b"print('ok')", probe=True)
+        except (SandboxError, OSError) as e:
+            raise SandboxUnavailable(f"bubblewrap cannot create a sandbox here: {e}") from e
+        if not res.ok or res.stdout.strip() != b"ok":
+            raise SandboxUnavailable(f"sandbox probe failed: {res.status} {res.stderr[-500:]!r}")
+        self._checked = True
+
+    def available(self) -> bool:
+        try:
+            self.check()
+            return True
+        except SandboxUnavailable:
+            return False
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, code: str | bytes) -> SandboxResult:
+        self.check()
+        return self._run_once(code.encode() if isinstance(code, str) else code)
+
+    def _argv(self, program_fd: int, status_fd: int, report_fd: int) -> list[str]:
+        lim = self.limits
+        prelude = _PRELUDE.format(
+            memory=lim.memory_bytes, cpu=lim.cpu_seconds, fsize=lim.file_bytes, nproc=lim.nproc
+        )
+        tmpfs = str(lim.tmpfs_bytes)
+        # these symlinks match Debian/Ubuntu's merged /usr; absent targets are harmless
+        return [
+            self.bwrap,
+            "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
+            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+            "--setenv", "LANG", "C.UTF-8",
+            "--ro-bind", "/usr", "/usr",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", tmpfs, "--tmpfs", "/tmp",
+            "--size", tmpfs, "--tmpfs", "/dev/shm",
+            "--ro-bind-data", str(program_fd), "/sandbox/main.py",
+            "--json-status-fd", str(status_fd),
+            "--chdir", "/tmp",
+            self.python, "-I", "-S", "-B", "-c", prelude, str(report_fd),
+        ]  # fmt: skip
+
+    def _run_once(self, code: bytes, probe: bool = False) -> SandboxResult:
+        program_fd = os.memfd_create("program", 0)  # no file on the host's disk
+        os.write(program_fd, code)
+        os.lseek(program_fd, 0, os.SEEK_SET)
+        status_r, status_w = os.pipe()
+        report_r, report_w = os.pipe()
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                self._argv(program_fd, status_w, report_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(program_fd, status_w, report_w),
+                start_new_session=True,  # one process group to SIGKILL
+                **self._identity(),
+            )
+        finally:
+            for fd in (program_fd, status_w, report_w):
+                os.close(fd)
+        try:
+            stdout, stderr, limit_hit = self._collect(proc, start)
+        finally:
+            _kill_group(proc)
+            proc.wait()
+            status = _read_all(status_r)
+            report = _read_all(report_r)
+        seconds = time.monotonic() - start
+        if b'"child-pid"' not in status:  # bwrap never started the program: our problem, not the doc's
+            raise SandboxError(
+                f"bwrap failed (exit {proc.returncode}): {stderr[-500:].decode(errors='replace')}"
+            )
+        status_name, error = _verdict(proc.returncode, limit_hit, report)
+        return SandboxResult(status_name, error, proc.returncode, stdout, stderr, seconds)
+
+    def _identity(self) -> dict:
+        if os.geteuid() != 0:
+            return {}
+        return {"user": self.uid, "group": self.uid, "extra_groups": []}
+
+    def _collect(self, proc: subprocess.Popen, start: float) -> tuple[bytes, bytes, str | None]:
+        """Read stdout/stderr until EOF, the byte cap or the deadline; returns the limit hit, if any."""
+        deadline = start + self.limits.timeout
+        cap = self.limits.output_bytes
+        chunks = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+        total = 0
+        with selectors.DefaultSelector() as sel:
+            for stream in (proc.stdout, proc.stderr):
+                sel.register(stream.fileno(), selectors.EVENT_READ)
+            while sel.get_map():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return *_join(chunks, proc), "timeout"
+                for key, _ in sel.select(remaining):
+                    data = os.read(key.fd, 65536)
+                    if not data:
+                        sel.unregister(key.fd)
+                        continue
+                    total += len(data)
+                    if total > cap:
+                        return *_join(chunks, proc), "output_limit"
+                    chunks[key.fd].append(data)
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return *_join(chunks, proc), "timeout"
+        return *_join(chunks, proc), None
+
+
+def _join(chunks: dict, proc: subprocess.Popen) -> tuple[bytes, bytes]:
+    return b"".join(chunks[proc.stdout.fileno()]), b"".join(chunks[proc.stderr.fileno()])
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    # bwrap leads its own session; the sandboxed tree dies with it (--die-with-parent + PID namespace)
+    if proc.returncode is None:  # once reaped, its pid could belong to someone else
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
+def _read_all(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    chunks = []
+    try:
+        while len(chunks) < 64:
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            chunks.append(data)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _verdict(returncode: int, limit_hit: str | None, report: bytes) -> tuple[str, str | None]:
+    if limit_hit:
+        return limit_hit, None
+    lines = [line for line in report.decode(errors="replace").splitlines() if line.startswith("@")]
+    if lines:
+        kind, _, name = lines[0][1:].partition(":")
+        if kind == "syntax":
+            return "syntax_error", name
+        if name == "MemoryError":
+            return "memory", name
+        return "runtime_error", name
+    if returncode == 0:
+        return "ok", None
+    if returncode > 128:  # bwrap passes on a signal death as 128 + signal
+        sig = _signal_name(returncode - 128)
+        return ("timeout" if sig == "SIGXCPU" else "killed"), sig
+    return "runtime_error", "SystemExit"  # sys.exit(n) / exit(n) with n != 0
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"

@@ -1,0 +1,32 @@
+"""Sampling presets: the seed document's settings and the ones Cosmopedia used."""
+
+import orjson
+
+PRESETS = {
+    # seed document §5.1
+    "seed": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 2000, "repetition_penalty": 1.1},
+    # HuggingFace's Cosmopedia generation scripts
+    "cosmopedia": {
+        "temperature": 0.6,
+        "top_p": 0.95,
+        "top_k": 50,
+        "repetition_penalty": 1.2,
+        "max_tokens": 2500,
+    },
+}
+
+
+def resolve_sampling(sampling: str | dict) -> dict:
+    """A preset name, or a dict of overrides on top of `preset` (default "seed")."""
+    if isinstance(sampling, str):
+        if sampling not in PRESETS:
+            raise ValueError(f"unknown sampling preset {sampling!r}; choose one of {sorted(PRESETS)} or a dict")
+        return dict(PRESETS[sampling])
+    overrides = dict(sampling)
+    base = resolve_sampling(overrides.pop("preset", "seed"))
+    return base | overrides
+
+
+def sampling_key(params: dict) -> bytes:
+    """Canonical bytes of a sampling dict, for journal keys."""
+    return orjson.dumps(params, option=orjson.OPT_SORT_KEYS)

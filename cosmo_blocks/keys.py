@@ -1,0 +1,33 @@
+"""Metadata keys, named once and used everywhere.
+
+Every block reads and writes `Document.metadata` through these names, so a
+rename happens here and nowhere else.
+"""
+
+SEED_ID = "seed_id"
+SEED_DATA = "seed_data"
+SOURCE = "source"
+TITLE = "title"
+URL = "url"
+TOPIC = "topic"
+CONTEXT = "context"
+FORMAT = "format"
+AUDIENCE = "audience"
+LANGUAGE = "language"
+PROMPT = "prompt"
+MODEL = "model"
+FINISH_REASON = "finish_reason"
+PROMPT_TOKENS = "prompt_tokens"
+TOKEN_LENGTH = "token_length"
+VARIANT = "variant"
+# why a filter dropped a document; exclusion writers keep it beside the record
+FILTER_REASON = "filter_reason"
+# text before a cleanup block changed it
+ORIGINAL_TEXT = "original_text"
+
+# The released Cosmopedia columns, then ours.
+COSMOPEDIA_COLUMNS = ("prompt", "text", "token_length", "seed_data", "format", "audience")
+EXTRA_COLUMNS = ("id", SEED_ID, TOPIC, LANGUAGE, MODEL, FINISH_REASON)
+OUTPUT_COLUMNS = COSMOPEDIA_COLUMNS + EXTRA_COLUMNS
+# CodeExecutionFilter: True when a document's code was not run (no sandbox, or a module missing there)
+CODE_UNVERIFIED = "code_unverified"

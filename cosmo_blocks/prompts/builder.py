@@ -1,0 +1,140 @@
+"""PromptBuilder: one or more prompts per seed, chosen deterministically."""
+
+import xxhash
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from cosmo_blocks import keys
+from cosmo_blocks.prompts.templates import TemplateError, load_catalog
+
+
+def unit_hash(*parts) -> float:
+    """A stable number in [0, 1) for these parts: same seed, same choice, on every rerun."""
+    return xxhash.xxh64_intdigest(":".join(map(str, parts)).encode()) / 2**64
+
+
+def pick_weighted(weights: dict[str, float], u: float) -> str:
+    total = sum(weights.values())
+    acc = 0.0
+    for name, weight in weights.items():
+        acc += weight / total
+        if u < acc:
+            return name
+    return name
+
+
+class PromptBuilder(PipelineStep):
+    """Turn each seed into `variants` prompts, recording format, audience, language, topic, prompt.
+
+    Args:
+        mix: share per format (default: the manifest's shares), e.g. {"textbook": 1}.
+        audiences: restrict audiences, e.g. ["college"]; each format keeps those it supports.
+        language: template language ("en", "ko", ...).
+        variants: distinct prompts per seed (different format/audience where possible).
+        topic_clause_share: how often to add "within the context of <topic>" (default: manifest, 0.5).
+        salt: change it to draw a different but still deterministic assignment.
+        templates_dir: a folder like prompts/ with manifest.toml and <language>/<format>.txt.
+    """
+
+    name = "📝 Prompts"
+    type = "📝 - PROMPTS"
+
+    def __init__(
+        self,
+        mix: dict[str, float] | None = None,
+        audiences: list[str] | None = None,
+        language: str = "en",
+        variants: int = 1,
+        topic_clause_share: float | None = None,
+        salt: str = "cosmo",
+        templates_dir: str | None = None,
+    ):
+        super().__init__()
+        self.catalog = load_catalog(templates_dir)
+        self.mix = self._check_mix(mix)
+        self.audiences = self._check_audiences(audiences)
+        self.language = language
+        if variants < 1:
+            raise ValueError(f"variants must be >= 1, got {variants}")
+        self.variants = variants
+        clause = self.catalog.topic_clause
+        self.topic_clause_share = clause.get("share", 0.5) if topic_clause_share is None else topic_clause_share
+        self.salt = salt
+        for format_ in self.mix:
+            self.catalog.template(format_, language)  # every chosen format must exist in this language
+
+    def _check_mix(self, mix):
+        formats = self.catalog.formats
+        mix = mix or {name: spec.get("share", 0) for name, spec in formats.items()}
+        unknown = [name for name in mix if name not in formats]
+        if unknown:
+            raise TemplateError(f"unknown format(s) {unknown} in the mix; known formats: {sorted(formats)}")
+        mix = {name: float(share) for name, share in mix.items() if share > 0}
+        if not mix:
+            raise TemplateError("the format mix gives every format a share of 0")
+        return mix
+
+    def _check_audiences(self, audiences):
+        if audiences is None:
+            return None
+        known = {a for spec in self.catalog.formats.values() for a in spec["audiences"]}
+        unknown = [a for a in audiences if a not in known]
+        if unknown:
+            raise TemplateError(f"unknown audience(s) {unknown}; known audiences: {sorted(known)}")
+        if not any(self._audiences_for(f, audiences) for f in self.mix):
+            raise TemplateError(f"no format in the mix {sorted(self.mix)} is written for audiences {audiences}")
+        return audiences
+
+    def _audiences_for(self, format_: str, allowed=None) -> list[str]:
+        audiences = self.catalog.formats[format_]["audiences"]
+        allowed = self.audiences if allowed is None else allowed
+        return [a for a in audiences if allowed is None or a in allowed]
+
+    def choose(self, seed_id: str, variant: int, taken: set) -> tuple[str, str]:
+        """Format and audience for one variant, avoiding combinations this seed already has."""
+        choice = None
+        for attempt in range(16):
+            mix = {f: s for f, s in self.mix.items() if self._audiences_for(f)}
+            format_ = pick_weighted(mix, unit_hash(self.salt, "format", seed_id, variant, attempt))
+            audiences = self._audiences_for(format_)
+            u = unit_hash(self.salt, "audience", seed_id, variant, attempt)
+            choice = (format_, audiences[int(u * len(audiences))])
+            if choice not in taken:
+                break
+        return choice
+
+    def render(self, doc: Document, format_: str, audience: str, variant: int) -> str:
+        meta = doc.metadata
+        names = self.catalog.audience_names.get(self.language, {})
+        topic = meta.get(keys.TOPIC) or ""
+        clause = ""
+        if topic and unit_hash(self.salt, "clause", meta[keys.SEED_ID], variant) < self.topic_clause_share:
+            clause = self.catalog.topic_clause.get(self.language, "").format(topic=topic)
+        return self.catalog.template(format_, self.language).render(
+            topic=topic,
+            context=meta.get(keys.CONTEXT, doc.text),
+            audience=names.get(audience, audience.replace("_", " ")),
+            topic_clause=clause,
+        )
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for seed in data:
+            seed_id = seed.metadata.get(keys.SEED_ID, seed.id)
+            taken = set()
+            for variant in range(self.variants):
+                format_, audience = self.choose(seed_id, variant, taken)
+                taken.add((format_, audience))
+                meta = dict(seed.metadata)
+                meta.pop(keys.CONTEXT, None)
+                meta.update(
+                    {
+                        keys.SEED_ID: seed_id,
+                        keys.FORMAT: format_,
+                        keys.AUDIENCE: audience,
+                        keys.LANGUAGE: self.language,
+                        keys.VARIANT: variant,
+                        keys.PROMPT: self.render(seed, format_, audience, variant),
+                    }
+                )
+                self.stat_update("prompts", f"format_{format_}", f"audience_{audience}")
+                yield Document(text="", id=f"{seed_id}/{variant}", metadata=meta)

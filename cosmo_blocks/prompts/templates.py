@@ -1,0 +1,76 @@
+"""Prompt templates: files under prompts/<language>/<format>.txt plus prompts/manifest.toml."""
+
+import string
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+# the repository's prompts/ folder (editable install); override with templates_dir=
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "prompts"
+FIELDS = ("topic", "context", "audience", "topic_clause")
+
+
+class TemplateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    text: str
+
+    def render(self, **values: str) -> str:
+        return self.text.format_map(values)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything under one templates dir: formats, their audiences and shares, the templates."""
+
+    root: Path
+    formats: dict[str, dict]
+    audience_names: dict[str, dict[str, str]]
+    topic_clause: dict
+    templates: dict[tuple[str, str], Template]
+
+    def template(self, format_: str, language: str) -> Template:
+        if (format_, language) not in self.templates:
+            raise TemplateError(
+                f"no template for format {format_!r} in language {language!r}: "
+                f"add {self.root / language / (format_ + '.txt')}"
+            )
+        return self.templates[(format_, language)]
+
+    def languages(self) -> set[str]:
+        return {language for _, language in self.templates}
+
+
+def _check_fields(path: Path, text: str) -> None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as e:
+        raise TemplateError(f"template {path}: {e} (write a literal brace as {{{{ or }}}})") from None
+    unknown = sorted(n for n in names if n not in FIELDS)
+    if unknown:
+        raise TemplateError(
+            f"template {path} names field(s) {', '.join('{' + n + '}' for n in unknown)} that no seed "
+            f"provides; available fields: {', '.join('{' + f + '}' for f in FIELDS)}"
+        )
+
+
+def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
+    root = Path(templates_dir or DEFAULT_TEMPLATES_DIR)
+    manifest_path = root / "manifest.toml"
+    if not manifest_path.is_file():
+        raise TemplateError(f"no prompt manifest at {manifest_path}")
+    manifest = tomllib.loads(manifest_path.read_text())
+    formats = manifest.get("formats", {})
+    templates = {}
+    for path in sorted(root.glob("*/*.txt")):
+        format_, language = path.stem, path.parent.name
+        if format_ not in formats:
+            raise TemplateError(f"template {path} has no [formats.{format_}] entry in {manifest_path}")
+        text = path.read_text()
+        _check_fields(path, text)
+        templates[(format_, language)] = Template(path, text)
+    return Catalog(root, formats, manifest.get("audiences", {}), manifest.get("topic_clause", {}), templates)

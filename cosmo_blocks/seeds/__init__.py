@@ -1,0 +1,5 @@
+from cosmo_blocks.seeds.reader import SeedReader
+from cosmo_blocks.seeds.sources import SOURCES
+from cosmo_blocks.seeds.topics import TopicExtractor
+
+__all__ = ["SOURCES", "SeedReader", "TopicExtractor"]

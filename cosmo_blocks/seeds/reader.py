@@ -1,0 +1,157 @@
+"""SeedReader: seed records from jsonl/parquet files on any fsspec path.
+
+Built on datatrove's BaseDiskReader (file listing, fsspec, limit, stats) with two
+changes a synthetic-data run needs:
+
+- a bad record is a counted skip (`skipped_<reason>`), never the end of the file:
+  datatrove's JsonlReader stops reading a file at the first invalid UTF-8 byte;
+- with fewer files than tasks, records are sharded instead of files, so 100 tasks
+  over one seed file all get work.
+"""
+
+import orjson
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFolderLike
+from datatrove.pipeline.readers.base import BaseDiskReader
+from datatrove.utils.logging import logger
+
+from cosmo_blocks import keys
+from cosmo_blocks.seeds.sources import SOURCES, get_adapter
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".ndjson")
+PARQUET_SUFFIXES = (".parquet",)
+
+
+class SeedReader(BaseDiskReader):
+    """Read seed documents.
+
+    Args:
+        data_folder: a folder, a single file, or any fsspec path (s3://, hf://datasets/...).
+        source: one of `SOURCES` ("generic", "wikipedia", "openwebmath", "automathtext",
+            "khanacademy", "stanford"), or "auto" to use each record's own `source` field.
+        limit: at most this many seeds per task.
+        glob_pattern: which files of the folder to read (default: all jsonl/parquet files).
+    """
+
+    name = "🌱 Seeds"
+
+    def __init__(
+        self,
+        data_folder: DataFolderLike,
+        source: str = "auto",
+        limit: int = -1,
+        glob_pattern: str | None = None,
+        recursive: bool = True,
+    ):
+        if source != "auto":
+            get_adapter(source)  # fail fast on a typo
+        data_folder, glob_pattern = _split_file_path(data_folder, glob_pattern)
+        super().__init__(data_folder, limit=limit, glob_pattern=glob_pattern, recursive=recursive)
+        self.source = source
+
+    def _list_seed_files(self) -> list[str]:
+        files = self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern)
+        files = [f for f in files if f.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES)]
+        if not files:
+            raise FileNotFoundError(
+                f"no seed files (*.jsonl, *.jsonl.gz, *.parquet) found at {self.data_folder.path}"
+            )
+        return files
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        files = self._list_seed_files()
+        if len(files) >= world_size:
+            shard, self._record_shard = files[rank::world_size], None
+        else:
+            shard, self._record_shard = files, (rank, world_size)
+            if rank == 0:
+                logger.info(f"{len(files)} seed file(s) for {world_size} tasks: sharding by record")
+        self._record_index = 0
+        self._log_limit_scope(rank, world_size)
+        for doc in self.read_files_shard(shard):
+            self.stat_update("seeds")
+            self.update_doc_stats(doc)
+            yield doc
+
+    def read_file(self, filepath: str) -> DocumentsPipeline:
+        records = _parquet_records if filepath.endswith(PARQUET_SUFFIXES) else _jsonl_records
+        for index, record in records(self.data_folder, filepath):
+            if not self._is_mine():
+                continue
+            self.stat_update("records_read")
+            if isinstance(record, str):  # a reason the record could not be parsed
+                self._skip(record, filepath, index)
+                continue
+            doc = self._to_document(record, filepath, index)
+            if doc is not None:
+                yield doc
+
+    def _is_mine(self) -> bool:
+        index, self._record_index = self._record_index, self._record_index + 1
+        return self._record_shard is None or index % self._record_shard[1] == self._record_shard[0]
+
+    def _skip(self, reason: str, filepath: str, index: int):
+        self.stat_update(f"skipped_{reason}")
+        logger.warning(f"skipped seed {filepath}#{index}: {reason}")
+
+    def _to_document(self, record: dict, filepath: str, index: int) -> Document | None:
+        source = record.get("source") if self.source == "auto" else self.source
+        source = source if source in SOURCES else "generic"
+        seed = get_adapter(source)(record)
+        text = seed.get("text")
+        if not isinstance(text, str):
+            self._skip("no_text", filepath, index)
+            return None
+        if not text.strip():
+            self._skip("empty_text", filepath, index)
+            return None
+        seed_id = str(seed["id"]) if seed.get("id") not in (None, "") else f"{filepath}#{index}"
+        metadata = {keys.SEED_ID: seed_id, keys.SEED_DATA: source}
+        for key in (keys.TITLE, keys.URL):
+            if seed.get(key):
+                metadata[key] = str(seed[key])
+        if isinstance(record.get(keys.LANGUAGE), str):
+            metadata[keys.LANGUAGE] = record[keys.LANGUAGE]
+        return Document(text=text, id=seed_id, metadata=metadata)
+
+
+def _split_file_path(data_folder: DataFolderLike, glob_pattern: str | None):
+    """Let `--seeds` name one file: read its folder, restricted to that file."""
+    if isinstance(data_folder, str) and data_folder.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES):
+        folder, name = data_folder.rsplit("/", 1) if "/" in data_folder else (".", data_folder)
+        return folder or "/", name
+    return data_folder, glob_pattern
+
+
+def _jsonl_records(folder, filepath: str):
+    """Yield (index, dict) or (index, reason) per line; a bad line never ends the file."""
+    with folder.open(filepath, "rb", compression="infer") as f:
+        for index, raw in enumerate(f):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield index, "invalid_utf8"
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield index, "malformed_json"
+                continue
+            yield index, record if isinstance(record, dict) else "not_an_object"
+
+
+def _parquet_records(folder, filepath: str):
+    import pyarrow.parquet as pq
+
+    with folder.open(filepath, "rb") as f:
+        index = 0
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
+            for record in batch.to_pylist():
+                yield index, record
+                index += 1
+
+

@@ -1,0 +1,3 @@
+from cosmo_blocks.writers.cosmopedia import CosmopediaJsonlWriter, CosmopediaParquetWriter, cosmopedia_record
+
+__all__ = ["CosmopediaJsonlWriter", "CosmopediaParquetWriter", "cosmopedia_record"]
