@@ -1,0 +1,15 @@
+"""Cleanup and quality filters for generated documents (issue 4): what Cosmopedia never checked."""
+
+from cosmo_blocks.filters.boilerplate import BoilerplateCleaner
+from cosmo_blocks.filters.code_execution import CodeExecutionFilter
+from cosmo_blocks.filters.completeness import CompletenessFilter
+from cosmo_blocks.filters.length import LengthFilter
+from cosmo_blocks.filters.repetition import RepetitionFilter
+
+__all__ = [
+    "BoilerplateCleaner",
+    "CodeExecutionFilter",
+    "CompletenessFilter",
+    "LengthFilter",
+    "RepetitionFilter",
+]

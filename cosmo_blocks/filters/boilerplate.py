@@ -1,0 +1,89 @@
+"""Strip the cliché openers generators put in front of the text they were asked for."""
+
+import re
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from cosmo_blocks import keys
+
+# (name, pattern) pairs. Each matches one opener (a line or a sentence) at the very start of the text;
+# the name is the stat key. Content openers ("Title: X", which the prompts forbid) and chatty
+# acknowledgements ("Sure! Here is ...") both go: the prompts asked for the text itself.
+_DOC_WORDS = (
+    r"(?:post|blog|article|story|chapter|unit|section|textbook|wikihow|tutorial|guide|piece|extract|essay"
+    r"|lesson|module|response|version|draft|text|answer)"
+)
+_END = r"[^\n.!?:]*[.!?:]+(?=\s|$)"  # the rest of the sentence, up to its final mark
+DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("title", r"(?:\*\*)?(?:#+\s*)?(?:title|제목)\s*[:：][^\n]*(?:\n|$)"),
+    # "Sure!" / "Certainly, here is": an acknowledgement, never "Of course, nobody knew..."
+    (
+        "sure",
+        r"(?:sure|of course|absolutely|certainly|okay)(?:\s+thing)?\s*(?:[!.]+|,(?=\s*(?:here|below|i\b|let)))",
+    ),
+    ("happy_to", rf"i(?:'d| would| am|'m) (?:be )?(?:happy|glad|delighted) to\b{_END}"),
+    ("here_is", rf"here(?:'s| is| are)\b[^\n.!?:]*?\b{_DOC_WORDS}\b{_END}"),
+    ("welcome", rf"welcome to (?:this|our|the|today's|my)\b{_END}"),
+    (
+        "hello_readers",
+        r"(?:hello|hi|hey|greetings|dear)\b[^\n.!?]{0,40}?\b(?:readers?|learners?|students?"
+        r"|friends?|everyone|all|folks|there)\b[^\n.!?]*[.!?,]+(?=\s|$)",
+    ),
+    (
+        "ko_certainly",
+        r"(?:물론(?:입니다|이죠|이에요|이지요)?|네[,!.]?\s*알겠습니다|알겠습니다|좋습니다)\s*[!.,~]+",
+    ),
+    ("ko_here", r"(?:다음은|아래는|요청하신)[^\n]*?(?:입니다|이에요|습니다)\s*[.:!]+"),
+    ("ko_welcome", r"[^\n.!?]{0,30}오신 (?:것을|걸) 환영(?:합니다|해요)\s*[!.~]*"),
+    ("ko_hello", r"안녕하세요(?:[,\s]*(?:여러분|독자 여러분|친구들))?\s*[!.,~]+"),
+)
+
+
+class BoilerplateCleaner(PipelineStep):
+    """Remove a generated opener from the first line(s) of each document.
+
+    Only the very start is touched, at most `max_openers` openers in a row ("Sure! Here is the
+    post:"), so a "Welcome" deep in a story stays. The untouched text goes to metadata `original_text` when something changed, and each
+    pattern that fired is counted as `stripped_<name>`. A document that would become empty is left
+    as it was (counted `kept_all_boilerplate`) for the length filter to judge.
+    """
+
+    name = "🧹 Boilerplate"
+    type = "✂️ - FORMAT"
+
+    def __init__(self, patterns: tuple[tuple[str, str], ...] = DEFAULT_PATTERNS, max_openers: int = 3):
+        super().__init__()
+        self.patterns = patterns
+        self.max_openers = max_openers
+        self._compiled = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in patterns]
+
+    def clean(self, text: str) -> tuple[str, list[str]]:
+        """The text without its openers, and the names of the patterns that removed them."""
+        fired = []
+        rest = text.lstrip()
+        for _ in range(self.max_openers):
+            for name, pattern in self._compiled:
+                m = pattern.match(rest)
+                if m:
+                    fired.append(name)
+                    rest = rest[m.end() :].lstrip()
+                    break
+            else:
+                break
+        return (rest, fired) if fired else (text, fired)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            with self.track_time():
+                cleaned, fired = self.clean(doc.text)
+                if fired and cleaned.strip():
+                    doc.metadata.setdefault(keys.ORIGINAL_TEXT, doc.text)
+                    doc.text = cleaned
+                    for name in fired:
+                        self.stat_update(f"stripped_{name}")
+                    self.stat_update("changed")
+                elif fired:
+                    self.stat_update("kept_all_boilerplate")
+                self.stat_update("total")
+            yield doc
