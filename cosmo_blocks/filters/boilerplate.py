@@ -14,6 +14,10 @@ _DOC_WORDS = (
     r"(?:post|blog|article|story|chapter|unit|section|textbook|wikihow|tutorial|guide|piece|extract|essay"
     r"|lesson|module|response|version|draft|text|answer)"
 )
+_UNIT_WORDS = (
+    r"(?:unit|chapter|lesson|course|module|section|sub-unit|blog|post|article|guide|tutorial|journey"
+    r"|exploration|episode|world of|adventure)"
+)
 _END = r"[^\n.!?:]*[.!?:]+(?=\s|$)"  # the rest of the sentence, up to its final mark
 DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("title", r"(?:\*\*)?(?:#+\s*)?(?:title|제목)\s*[:：][^\n]*(?:\n|$)"),
@@ -24,7 +28,7 @@ DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     ("happy_to", rf"i(?:'d| would| am|'m) (?:be )?(?:happy|glad|delighted) to\b{_END}"),
     ("here_is", rf"here(?:'s| is| are)\b[^\n.!?:]*?\b{_DOC_WORDS}\b{_END}"),
-    ("welcome", rf"welcome to (?:this|our|the|today's|my)\b{_END}"),
+    ("welcome", rf"welcome to (?:this|our|today's|the|my)\s+(?:[\w'-]+\s+){{0,3}}?{_UNIT_WORDS}\b{_END}"),
     (
         "hello_readers",
         r"(?:hello|hi|hey|greetings|dear)\b[^\n.!?]{0,40}?\b(?:readers?|learners?|students?"

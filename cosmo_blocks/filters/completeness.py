@@ -14,6 +14,8 @@ from cosmo_blocks.filters.markdown import code_blocks
 _TERMINAL = set(".!?…‼⁇⁈⁉。．｡！？؟۔।॥።")
 # What may follow the final mark: closing quotes/brackets, Markdown emphasis, math delimiters
 _CLOSERS = set("\"'”’»›)]}」』】〕〉》）］｝*_`$")
+# emoji, modifiers, variation selectors, joiners
+_SYMBOLS = frozenset({"So", "Sk", "Mn", "Cf"})
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•‣◦]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
 # A list item that stops on one of these was cut off, not finished
 _DANGLING = re.compile(
@@ -97,11 +99,13 @@ def ends_complete(text: str, closed_block_at_end: bool = False) -> bool:
 def _ends_sentence(line: str) -> bool:
     end = len(line)
     # closing quotes/brackets/emphasis and trailing emoji may follow the sentence-final mark
-    while end and (
-        line[end - 1] in _CLOSERS or unicodedata.category(line[end - 1]) in ("So", "Sk", "Mn", "Cf")
-    ):
+    while end and (line[end - 1] in _CLOSERS or line[end - 1].isspace() or _is_symbol(line[end - 1])):
         end -= 1
     return end > 0 and line[end - 1] in _TERMINAL
+
+
+def _is_symbol(char: str) -> bool:
+    return unicodedata.category(char) in _SYMBOLS
 
 
 def _is_sign_off(lines: list[str]) -> bool:

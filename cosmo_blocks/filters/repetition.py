@@ -10,15 +10,11 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from cosmo_blocks import keys
+from cosmo_blocks.filters.scripts import is_cjk
 
 # Words and single punctuation marks: close to what datatrove's spaCy tokenizer gives English
 # (which is what the Gopher thresholds were tuned on), at regex speed.
 _WORDS = re.compile(r"\w+|[^\w\s]")
-# Scripts written without (or with unreliable) spaces between words are measured in characters.
-_CJK = re.compile(
-    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
-)
-_CJK_LANGS = frozenset({"ko", "zh", "ja", "kor", "zho", "jpn", "cmn"})
 _PARAGRAPHS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
 
@@ -86,23 +82,25 @@ class RepetitionFilter(BaseFilter):
         reason = self._duplicate_blocks(text)
         if reason:
             return False, reason
-        cjk = _is_cjk(text, doc.metadata.get(keys.LANGUAGE))
+        cjk = is_cjk(text, doc.metadata.get(keys.LANGUAGE))
         units = [c for c in text if not c.isspace()] if cjk else _WORDS.findall(text)
         if not units:
             return True
         ids, lengths, length_of = _intern(units)
         # prefix sums of unit lengths: the characters of units[i:j] are cum[j] - cum[i]
         cum = [0, *accumulate(lengths)]
-        top, dup = (
-            (self.cjk_top_n_grams, self.cjk_dup_n_grams) if cjk else (self.top_n_grams, self.dup_n_grams)
-        )
-        reason = _top_n_gram(ids, length_of, len(text), top, 0 if cjk else 1) or _dup_n_gram(
-            ids, cum, len(text), dup
-        )
+        sep = 0 if cjk else 1  # n-grams of words are joined with spaces, of characters without
+        # before the n-gram fractions: a loop at the end is the more specific diagnosis
+        if self.tail_loop and self._tail_loop(text, ids, cum, sep):
+            return False, "tail_loop"
+        if cjk:
+            reason = _top_n_gram(ids, length_of, len(text), self.cjk_top_n_grams, sep)
+            reason = reason or _dup_n_gram(ids, cum, len(text), self.cjk_dup_n_grams)
+        else:
+            reason = _top_n_gram(ids, length_of, len(text), self.top_n_grams, sep)
+            reason = reason or _dup_n_gram(ids, cum, len(text), self.dup_n_grams)
         if reason:
             return False, reason
-        if self.tail_loop and self._tail_loop(text, ids, cum, 0 if cjk else 1):
-            return False, "tail_loop"
         return True
 
     def _duplicate_blocks(self, text: str) -> str | None:
@@ -135,20 +133,12 @@ class RepetitionFilter(BaseFilter):
         return False
 
 
-def _is_cjk(text: str, language) -> bool:
-    if isinstance(language, str) and language.split("_")[0].split("-")[0].lower() in _CJK_LANGS:
-        return True
-    sample = text[:2000]
-    letters = sum(1 for c in sample if c.isalpha())
-    return letters > 0 and len(_CJK.findall(sample)) > 0.3 * letters
-
-
 def _duplicates(elements: list[str]) -> tuple[int, int]:
     """Gopher's find_duplicates: repeated elements and their characters, after the first occurrence."""
     seen = set()
     dup = dup_chars = 0
     for element in elements:
-        h = xxhash.xxh3_64_intdigest(element)
+        h = xxhash.xxh3_64_intdigest(element.encode("utf-8", "surrogatepass"))
         if h in seen:
             dup += 1
             dup_chars += len(element)
