@@ -16,7 +16,9 @@ def pipeline_options(f):
         click.option("--tasks", type=int, help="Number of tasks (shards)."),
         click.option("--workers", type=int, help="Tasks running at once (local executor)."),
         click.option("--limit", type=int, help="At most this many seeds per task."),
-        click.option("--model", help="Hub id or local model folder (default: Mixtral on GPU, tiny model on CPU)."),
+        click.option(
+            "--model", help="Hub id or local model folder (default: Mixtral on GPU, tiny model on CPU)."
+        ),
         click.option("--output", help="Output folder (default: output)."),
         click.option("--logging-dir", help="Logs, stats, journals, completions (default: OUTPUT/logs)."),
         click.option("--dry-run", is_flag=True, default=None, help="SLURM: print the sbatch script only."),
@@ -79,8 +81,11 @@ def prompts_render(seeds, count, format_, audience, language, variants):
         data = step(data)
     for doc in islice(data, count):
         meta = doc.metadata
-        click.secho(f"=== {doc.id}  format={meta['format']} audience={meta['audience']} "
-                    f"language={meta['language']} topic={meta['topic']!r}", bold=True)
+        click.secho(
+            f"=== {doc.id}  format={meta['format']} audience={meta['audience']} "
+            f"language={meta['language']} topic={meta['topic']!r}",
+            bold=True,
+        )
         click.echo(meta["prompt"])
 
 

@@ -67,7 +67,9 @@ def load_preset(name: str) -> dict:
     path = Path(name) if name.endswith(".toml") else PRESETS_DIR / f"{name}.toml"
     if not path.is_file():
         known = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
-        raise ValueError(f"unknown executor preset {name!r}; known presets: {', '.join(known)} (or a .toml path)")
+        raise ValueError(
+            f"unknown executor preset {name!r}; known presets: {', '.join(known)} (or a .toml path)"
+        )
     preset = tomllib.loads(path.read_text())
     preset.setdefault("executor", "slurm" if name.startswith("slurm") else "local")
     return preset
@@ -93,7 +95,9 @@ def run_pipeline(build, opts: RunOptions):
     executor = make_executor(steps, opts)
     executor.run()
     if opts.preset["executor"] == "local":
-        logger.info(f"output: {opts.output}  stats: {opts.logging_dir}/stats.json  logs: {opts.logging_dir}/logs")
+        logger.info(
+            f"output: {opts.output}  stats: {opts.logging_dir}/stats.json  logs: {opts.logging_dir}/logs"
+        )
     return executor
 
 

@@ -36,7 +36,9 @@ def check_model(model: str) -> None:
             f"model path {model!r} does not exist; give a local model folder or a hub id like {DEFAULT_MODEL!r}"
         )
     if path.exists() and path.is_dir() and not (path / "config.json").is_file():
-        raise FileNotFoundError(f"model folder {model!r} has no config.json; is it a Hugging Face model folder?")
+        raise FileNotFoundError(
+            f"model folder {model!r} has no config.json; is it a Hugging Face model folder?"
+        )
 
 
 def gpu_available() -> bool:

@@ -45,7 +45,9 @@ class GenerationJournal:
                     continue
                 entries[entry["id"]] = entry
         if entries:
-            logger.info(f"journal {self.folder.resolve_paths(self.path)}: {len(entries)} finished generations")
+            logger.info(
+                f"journal {self.folder.resolve_paths(self.path)}: {len(entries)} finished generations"
+            )
         return entries
 
     def append(self, entry: dict) -> None:

@@ -20,7 +20,9 @@ def resolve_sampling(sampling: str | dict) -> dict:
     """A preset name, or a dict of overrides on top of `preset` (default "seed")."""
     if isinstance(sampling, str):
         if sampling not in PRESETS:
-            raise ValueError(f"unknown sampling preset {sampling!r}; choose one of {sorted(PRESETS)} or a dict")
+            raise ValueError(
+                f"unknown sampling preset {sampling!r}; choose one of {sorted(PRESETS)} or a dict"
+            )
         return dict(PRESETS[sampling])
     overrides = dict(sampling)
     base = resolve_sampling(overrides.pop("preset", "seed"))

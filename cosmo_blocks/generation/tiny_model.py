@@ -3,6 +3,13 @@
 No model hub is reachable from CI, so tests and the CPU quickstart use a ~1M
 parameter Mixtral with random weights and a byte-level BPE tokenizer trained on
 a few sentences. Its text is noise; it exercises the real engine end to end.
+
+Random weights alone almost never emit end-of-sequence, so every generation would run
+to max_tokens. Two reserved residual dimensions give the model a sentence sense: the
+period's embedding lights up dimension 0, every token carries a constant on dimension 1,
+no layer writes to either, and the EOS row of the output head reads them as "after a
+period: stop; otherwise: never". Generations then end after a sentence, a few hundred
+tokens in on average, like a real model's would (some reach max_tokens).
 """
 
 from pathlib import Path
@@ -63,5 +70,26 @@ def build_tiny_model(path: str | Path, seed: int = 0, vocab_size: int = 512) -> 
         eos_token_id=fast.eos_token_id,
         torch_dtype="bfloat16",
     )
-    MixtralForCausalLM(config).to(torch.bfloat16).save_pretrained(path)
+    model = MixtralForCausalLM(config)
+    _stop_after_periods(model, fast.convert_tokens_to_ids("."), fast.eos_token_id)
+    model.to(torch.bfloat16).save_pretrained(path)
     return path
+
+
+def _stop_after_periods(model, period_id: int, eos_id: int) -> None:
+    import torch
+
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("o_proj.weight"):
+                param[0:2] = 0
+            elif "down_proj" in name:  # fused experts: (experts, hidden, intermediate)
+                param[..., 0:2, :] = 0
+        embed = model.model.embed_tokens.weight
+        embed[:, 0], embed[:, 1] = 0.0, 1.0
+        embed[period_id, 0] = 10.0
+        head = model.lm_head.weight
+        head[eos_id] = 0.0
+        head[eos_id, 0], head[eos_id, 1] = 3.0, -1.0
+        # periods a little rarer than an average token: ~400 generated tokens at the median
+        head[period_id, 1] = -0.04

@@ -146,7 +146,9 @@ class _EngineSession:
         token_ids = eng.encode_chat(self.tokenizer, prompt)
         if len(token_ids) >= self.max_model_len:
             self.stat("skipped_prompt_too_long")
-            logger.warning(f"skipped {doc.id}: prompt has {len(token_ids)} tokens, context {self.max_model_len}")
+            logger.warning(
+                f"skipped {doc.id}: prompt has {len(token_ids)} tokens, context {self.max_model_len}"
+            )
             return None
         doc.metadata["_journal_key"] = key
         self.add(doc, token_ids)
@@ -224,7 +226,9 @@ class _EngineSession:
                 f"vLLM engine died {self.restarts} times (last error: {error}); giving up. Finished "
                 f"generations are in the journal and a rerun of this task resumes from there."
             ) from error
-        logger.warning(f"vLLM engine died ({error}); restart {self.restarts}/{self.block.max_engine_restarts}")
+        logger.warning(
+            f"vLLM engine died ({error}); restart {self.restarts}/{self.block.max_engine_restarts}"
+        )
         eng.stop_engine(self.engine)
         self.start()
         pending = list(self.in_flight.values())

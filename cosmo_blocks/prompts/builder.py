@@ -58,7 +58,9 @@ class PromptBuilder(PipelineStep):
             raise ValueError(f"variants must be >= 1, got {variants}")
         self.variants = variants
         clause = self.catalog.topic_clause
-        self.topic_clause_share = clause.get("share", 0.5) if topic_clause_share is None else topic_clause_share
+        self.topic_clause_share = (
+            clause.get("share", 0.5) if topic_clause_share is None else topic_clause_share
+        )
         self.salt = salt
         for format_ in self.mix:
             self.catalog.template(format_, language)  # every chosen format must exist in this language
@@ -82,7 +84,9 @@ class PromptBuilder(PipelineStep):
         if unknown:
             raise TemplateError(f"unknown audience(s) {unknown}; known audiences: {sorted(known)}")
         if not any(self._audiences_for(f, audiences) for f in self.mix):
-            raise TemplateError(f"no format in the mix {sorted(self.mix)} is written for audiences {audiences}")
+            raise TemplateError(
+                f"no format in the mix {sorted(self.mix)} is written for audiences {audiences}"
+            )
         return audiences
 
     def _audiences_for(self, format_: str, allowed=None) -> list[str]:

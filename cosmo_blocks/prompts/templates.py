@@ -31,18 +31,18 @@ class Catalog:
     formats: dict[str, dict]
     audience_names: dict[str, dict[str, str]]
     topic_clause: dict
-    templates: dict[tuple[str, str], Template]
+    templates: dict[str, Template]  # by "language/format"
 
     def template(self, format_: str, language: str) -> Template:
-        if (format_, language) not in self.templates:
+        if f"{language}/{format_}" not in self.templates:
             raise TemplateError(
                 f"no template for format {format_!r} in language {language!r}: "
                 f"add {self.root / language / (format_ + '.txt')}"
             )
-        return self.templates[(format_, language)]
+        return self.templates[f"{language}/{format_}"]
 
     def languages(self) -> set[str]:
-        return {language for _, language in self.templates}
+        return {name.split("/")[0] for name in self.templates}
 
 
 def _check_fields(path: Path, text: str) -> None:
@@ -72,5 +72,5 @@ def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
             raise TemplateError(f"template {path} has no [formats.{format_}] entry in {manifest_path}")
         text = path.read_text()
         _check_fields(path, text)
-        templates[(format_, language)] = Template(path, text)
+        templates[f"{language}/{format_}"] = Template(path, text)
     return Catalog(root, formats, manifest.get("audiences", {}), manifest.get("topic_clause", {}), templates)

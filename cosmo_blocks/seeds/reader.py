@@ -153,5 +153,3 @@ def _parquet_records(folder, filepath: str):
             for record in batch.to_pylist():
                 yield index, record
                 index += 1
-
-

