@@ -41,6 +41,8 @@ def guess_topic(text: str, max_chars: int = 120) -> str:
     if heading:
         return heading.group(1).strip()[:max_chars]
     first = clean_text(text[:2000]).split("\n", 1)[0]
+    end = _SENTENCE_END.search(first)
+    first = first[: end.start()] if end else first
     return cut_at_sentence(first, max_chars).rstrip(".!?。")
 
 
