@@ -13,8 +13,11 @@ pytestmark = pytest.mark.engine
 FORMATS = {"textbook", "blog_post", "story", "wikihow", "forum_qa"}
 
 
-def run_quickstart(output: Path, *extra: str):
-    result = run_cli("pipelines/quickstart.py", "--output", str(output), "--tasks", "2", *extra, timeout=900)
+def run_quickstart(output: Path, *extra: str, via_cosmo_run: bool = False):
+    command = ("-m", "cosmo_blocks.cli", "run") if via_cosmo_run else ()
+    result = run_cli(
+        *command, "pipelines/quickstart.py", "--output", str(output), "--tasks", "2", *extra, timeout=900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -29,11 +32,12 @@ def totals(step: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_model):
-    """The quickstart twice, in separate folders: once choosing its own model, once given one."""
+    """The quickstart twice, in separate folders: once as a script choosing its own model, once
+    through `cosmo run` with a model given."""
     first = tmp_path_factory.mktemp("qs1")
     result = run_quickstart(first)
     second = tmp_path_factory.mktemp("qs2")
-    run_quickstart(second, "--model", tiny_model)
+    run_quickstart(second, "--model", tiny_model, via_cosmo_run=True)
     return first, second, result
 
 
