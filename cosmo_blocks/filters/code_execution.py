@@ -34,7 +34,9 @@ class CodeExecutionFilter(BaseFilter):
         missing_module: the sandbox has only the standard library of `python`. "mark" (default)
             keeps a document whose code stops at ModuleNotFoundError (numpy, pandas...) and marks
             it `code_unverified`; "drop" drops it as `runtime_error:ModuleNotFoundError`.
-        python: interpreter run inside the sandbox (bound read-only through /usr).
+        python: interpreter run inside the sandbox; it must live under /usr, which is all of the
+            host filesystem the sandbox sees (read-only). The system Python, not this venv's.
+        bwrap: path to the bubblewrap binary; looked up on PATH when None.
         cache_size: results remembered by program hash, so identical code runs once.
     """
 
@@ -52,6 +54,7 @@ class CodeExecutionFilter(BaseFilter):
         on_missing_sandbox: str = "raise",
         missing_module: str = "mark",
         python: str = "/usr/bin/python3",
+        bwrap: str | None = None,
         cache_size: int = 10_000,
         exclusion_writer: DiskWriter | None = None,
     ):
@@ -67,7 +70,7 @@ class CodeExecutionFilter(BaseFilter):
             file_bytes=file_bytes,
             nproc=nproc,
         )
-        self.sandbox = Sandbox(limits, python=python)
+        self.sandbox = Sandbox(limits, python=python, bwrap=bwrap)
         self.on_missing_sandbox = on_missing_sandbox
         self.missing_module = missing_module
         self.workers = workers or os.cpu_count() or 1

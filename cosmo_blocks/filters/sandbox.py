@@ -78,6 +78,9 @@ except BaseException as _e:
 """
 
 
+_BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
 @dataclass
 class SandboxLimits:
     timeout: float = 10.0  # wall seconds
@@ -211,6 +214,9 @@ class Sandbox:
                 stderr=subprocess.PIPE,
                 pass_fds=(program_fd, status_w, report_w),
                 start_new_session=True,  # one process group to SIGKILL
+                # bwrap's own environment is readable inside as /proc/1/environ (its PID-1 reaper keeps it),
+                # so --clearenv alone is not enough: bwrap itself gets nothing of ours
+                env=_BWRAP_ENV,
                 **self._identity(),
             )
         finally:
