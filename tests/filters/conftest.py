@@ -16,14 +16,14 @@ DOCS = Path(__file__).parent / "data" / "docs"
 
 
 def load_labelled() -> list[tuple[str, Document, dict]]:
-    """tests/filters/data/docs/*.md: a JSON line (metadata + `expect`), a `---` line, then the text.
+    """tests/filters/data/docs/*.txt: a JSON line (metadata + `expect`), a `---` line, then the text.
 
     `expect` maps a filter to its drop reason ("length", "completeness", "repetition", "code"), to the
     openers removed ("boilerplate") or to whether code stays unverified ("code_unverified"); a filter
     not named must keep the document unchanged.
     """
     out = []
-    for path in sorted(DOCS.glob("*.md")):
+    for path in sorted(DOCS.glob("*.txt")):
         header, _, text = path.read_text(encoding="utf-8").partition("\n---\n")
         meta = json.loads(header)
         expect = meta.pop("expect", {})
