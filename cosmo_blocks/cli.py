@@ -22,6 +22,16 @@ def pipeline_options(f):
         click.option("--output", help="Output folder (default: output)."),
         click.option("--logging-dir", help="Logs, stats, journals, completions (default: OUTPUT/logs)."),
         click.option("--dry-run", is_flag=True, default=None, help="SLURM: print the sbatch script only."),
+        click.option("--partition", help="SLURM partition (overrides the preset)."),
+        click.option("--time", help="SLURM time limit per task, e.g. 24:00:00 (overrides the preset)."),
+        click.option("--qos", help="SLURM QoS (overrides the preset)."),
+        click.option(
+            "--set",
+            "settings",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override any preset field (TOML value), e.g. --set gpus_per_task=1. Repeatable.",
+        ),
     ]
     return functools.reduce(lambda acc, option: option(acc), reversed(options), f)
 
@@ -48,6 +58,29 @@ def pipeline_main(build):
         run_pipeline(build, options_from(**kwargs))
 
     command(prog_name=sys.argv[0])
+
+
+@main.command("status")
+@click.argument("logdir", type=click.Path(exists=True, file_okay=False))
+@click.option("--total", type=int, help="Documents expected in all (for the ETA); else estimated.")
+@click.option(
+    "--tail", "tail_lines", type=int, default=15, show_default=True, help="Log lines per failed task."
+)
+@click.option("--watch", type=float, help="Refresh every N seconds until interrupted.")
+def status_cmd(logdir, total, tail_lines, watch):
+    """Where a run stands: tasks completed/failed/running/pending, documents, tokens, rate, ETA."""
+    import time
+
+    from cosmo_blocks.status import render
+
+    while True:
+        text = render(logdir, total=total, tail_lines=tail_lines)
+        if not watch:
+            click.echo(text)
+            return
+        click.clear()
+        click.echo(text)
+        time.sleep(watch)
 
 
 @main.group()
