@@ -1,6 +1,7 @@
 """Starting vLLM: imports, model checks and per-platform defaults, kept apart from the block."""
 
 import os
+import threading
 from pathlib import Path
 
 DEFAULT_MODEL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -62,6 +63,31 @@ def start_engine(model: str, engine_kwargs: dict):
 
     args = EngineArgs(model=model, **(engine_defaults() | engine_kwargs))
     return vllm.LLMEngine.from_engine_args(args)
+
+
+def watch_engine(engine, interval: float = 0.2) -> threading.Event:
+    """Make `engine.step()` raise EngineDeadError when the engine core process dies.
+
+    vllm 0.32's SyncMPClient marks itself dead when its EngineCore exits, but a `step()` already
+    waiting on the output queue then waits forever (the async client gets an error put on its
+    queue; the sync one does not). This thread does that for it. Set the returned event to stop it.
+    """
+    from vllm.v1.engine.exceptions import EngineDeadError
+
+    stop = threading.Event()
+    core = getattr(engine, "engine_core", None)
+    resources, outputs = getattr(core, "resources", None), getattr(core, "outputs_queue", None)
+    if resources is None or outputs is None:  # in-process engine core: errors raise directly
+        return stop
+
+    def watch():
+        while not stop.wait(interval):
+            if resources.engine_dead:
+                outputs.put_nowait(EngineDeadError())
+                return
+
+    threading.Thread(target=watch, daemon=True, name="cosmo-engine-watch").start()
+    return stop
 
 
 def stop_engine(engine) -> None:

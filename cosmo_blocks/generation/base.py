@@ -1,0 +1,248 @@
+"""What every generation block shares: the feed loop, per-document resume, metadata, stats, progress.
+
+A block subclasses `GenerationBlock` and implements `open_backend(rank)`, returning an object with
+
+    submit(doc, prompt) -> str | None   queue one request; a skip reason when it cannot be served
+    in_flight -> int                    requests queued and not yet returned by poll
+    poll() -> list[(doc, result)]       block until at least one request finishes; result is a dict
+                                        text, finish_reason, prompt_tokens, token_length
+                                        or {"skip": reason, "message": ...}
+    close()
+
+and the loop here does the rest, the same way for the in-process engine and for a server.
+"""
+
+import time
+
+import xxhash
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFolderLike
+from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
+
+from cosmo_blocks import keys
+from cosmo_blocks.generation.journal import GenerationJournal, entry_key
+from cosmo_blocks.generation.sampling import resolve_sampling, sampling_key
+
+
+class GenerationBlock(PipelineStep):
+    """Generate `text` for each document from `metadata["prompt"]`, resumable per document.
+
+    Args:
+        model: what generates (a hub id, a local folder, or a server's model name).
+        sampling: "seed" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
+            of overrides (with an optional "preset" key).
+        journal_dir: where finished generations are journaled per rank; a rerun regenerates
+            nothing the journal holds. None disables resume.
+        seed: per-run seed; each request gets a seed derived from it and the document id, so a
+            rerun of the same configuration samples the same way.
+        max_in_flight: requests handed to the backend at once.
+        progress_interval: seconds between progress lines in the task's log.
+    """
+
+    type = "🤖 - GENERATION"
+
+    def __init__(
+        self,
+        model: str,
+        sampling: str | dict = "seed",
+        journal_dir: DataFolderLike | None = None,
+        seed: int | None = None,
+        max_in_flight: int = 512,
+        progress_interval: float = 30.0,
+    ):
+        super().__init__()
+        self.model = model
+        self.sampling = resolve_sampling(sampling)
+        self.journal_dir = journal_dir
+        self.seed = seed
+        self.max_in_flight = max_in_flight
+        self.progress_interval = progress_interval
+        # the journal key covers every sampling setting and the seed: change one, regenerate
+        self._key_suffix = sampling_key(self.sampling | {"seed": seed})
+
+    def open_backend(self, rank: int):
+        raise NotImplementedError
+
+    def request_seed(self, doc_id: str) -> int | None:
+        if self.seed is None:
+            return None
+        return xxhash.xxh32_intdigest(f"{self.seed}:{doc_id}") & 0x7FFFFFFF
+
+    def journal_key(self, prompt: str) -> str:
+        return entry_key(prompt, self.model, self._key_suffix)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        journal = GenerationJournal(self.journal_dir, rank) if self.journal_dir else None
+        task = _Task(self, rank, journal)
+        try:
+            yield from task.drive(data if data is not None else ())
+        finally:
+            task.close()
+
+
+class _Task:
+    """One task's pass over its documents: resume, feed, collect, journal, count."""
+
+    def __init__(self, block: GenerationBlock, rank: int, journal: GenerationJournal | None):
+        self.block = block
+        self.rank = rank
+        self.journal = journal
+        self.done = journal.load() if journal else {}
+        self.backend = None
+        self.seen: set[str] = set()
+        self.pending_keys: dict[str, str] = {}
+        self.progress = Progress(block.progress_interval, f"{block.name} task {rank}")
+
+    def stat(self, *labels, value: int = 1, unit: str | None = None):
+        self.block.stat_update(*labels, value=value, unit=unit)
+
+    def in_flight(self) -> int:
+        return self.backend.in_flight if self.backend is not None else 0
+
+    def drive(self, data) -> DocumentsPipeline:
+        if hasattr(data, "__len__"):
+            self.progress.total = len(data)
+        source = iter(data)
+        exhausted = False
+        while True:
+            # top the backend up first: reading and prompt building happen while it generates
+            while not exhausted and self.in_flight() < self.block.max_in_flight:
+                doc = next(source, None)
+                if doc is None:
+                    exhausted = True
+                    self.progress.input_exhausted(self.in_flight())
+                    break
+                resumed = self.admit(doc)
+                if resumed is not None:
+                    yield resumed
+            if not self.in_flight():
+                if exhausted:
+                    return
+                continue
+            for doc, result in self.backend.poll():
+                finished = self.complete(doc, result)
+                if finished is not None:
+                    yield finished
+            self.progress.maybe_report(self.in_flight())
+
+    def admit(self, doc: Document) -> Document | None:
+        """Queue a document; returns it at once when the journal already holds its generation."""
+        if doc.id in self.seen:
+            self.skip(doc, "duplicate_id", "a document with this id was already generated in this task")
+            return None
+        self.seen.add(doc.id)
+        prompt = doc.metadata.get(keys.PROMPT)
+        if not prompt:
+            self.skip(doc, "no_prompt", f"metadata has no {keys.PROMPT!r}")
+            return None
+        key = self.block.journal_key(prompt)
+        entry = self.done.pop(doc.id, None)
+        if entry is not None and entry.get("key") == key:
+            self.stat("resumed_from_journal")
+            self.progress.resumed += 1
+            return self.finish(doc, entry)
+        if entry is not None:
+            self.stat("journal_stale_regenerated")
+        if self.backend is None:
+            self.backend = self.block.open_backend(self.rank)
+            self.progress.restart_clock()
+        self.pending_keys[doc.id] = key
+        reason = self.backend.submit(doc, prompt)
+        if reason is not None:
+            self.skip(doc, reason)
+        return None
+
+    def complete(self, doc: Document, result: dict) -> Document | None:
+        if "skip" in result:
+            self.skip(doc, result["skip"], result.get("message", ""))
+            return None
+        entry = {"id": doc.id, "key": self.pending_keys.pop(doc.id)} | result
+        if self.journal:
+            self.journal.append(entry)
+        self.stat("generated")
+        self.stat("prompt_tokens", value=entry["prompt_tokens"], unit="doc")
+        self.stat("generated_tokens", value=entry["token_length"], unit="doc")
+        self.progress.add(entry["token_length"])
+        return self.finish(doc, entry)
+
+    def skip(self, doc: Document, reason: str, message: str = "") -> None:
+        self.pending_keys.pop(doc.id, None)
+        self.stat(f"skipped_{reason}")
+        self.progress.skipped += 1
+        logger.warning(f"skipped {doc.id} ({reason}){': ' + message if message else ''}")
+
+    def finish(self, doc: Document, entry: dict) -> Document:
+        doc.text = entry["text"]
+        doc.metadata.update(
+            {
+                keys.MODEL: self.block.model,
+                keys.FINISH_REASON: entry["finish_reason"],
+                keys.PROMPT_TOKENS: entry["prompt_tokens"],
+                keys.TOKEN_LENGTH: entry["token_length"],
+            }
+        )
+        self.stat(f"finish_reason_{entry['finish_reason']}")
+        return doc
+
+    def close(self) -> None:
+        try:
+            if self.backend is not None:
+                self.backend.close()
+        finally:
+            if self.journal:
+                self.journal.close()
+        if self.progress.generated_docs:
+            self.progress.report(self.in_flight())
+            self.stat("generation_seconds", value=round(self.progress.elapsed(), 1), unit="task")
+            self.stat("generated_tokens_per_second", value=round(self.progress.rate()), unit="task")
+
+
+class Progress:
+    """The live line: docs done (of total when known), generated tokens/s, ETA."""
+
+    def __init__(self, interval: float, label: str):
+        self.interval = interval
+        self.label = label
+        self.total: int | None = None
+        self.resumed = self.skipped = self.generated_docs = self.generated_tokens = 0
+        self.started = self.last_report = time.monotonic()
+
+    def restart_clock(self) -> None:
+        """Rates count from the first request, not from reading journaled documents."""
+        self.started = self.last_report = time.monotonic()
+
+    def input_exhausted(self, in_flight: int) -> None:
+        if self.total is None:
+            self.total = self.done + in_flight
+
+    @property
+    def done(self) -> int:
+        return self.resumed + self.skipped + self.generated_docs
+
+    def add(self, tokens: int) -> None:
+        self.generated_docs += 1
+        self.generated_tokens += tokens
+
+    def elapsed(self) -> float:
+        return max(time.monotonic() - self.started, 1e-9)
+
+    def rate(self) -> float:
+        return self.generated_tokens / self.elapsed()
+
+    def maybe_report(self, in_flight: int) -> None:
+        if time.monotonic() - self.last_report >= self.interval:
+            self.report(in_flight)
+
+    def report(self, in_flight: int) -> None:
+        self.last_report = time.monotonic()
+        of_total = f"/{self.total}" if self.total is not None else ""
+        line = (
+            f"{self.label}: {self.done}{of_total} docs ({self.generated_docs} generated, {self.resumed} "
+            f"from journal, {self.skipped} skipped), {in_flight} in flight, {self.rate():.0f} tok/s"
+        )
+        if self.total is not None and self.generated_docs:
+            left = self.total - self.done
+            eta = left * self.elapsed() / self.generated_docs
+            line += f", ETA {eta:.0f}s"
+        logger.info(line)
