@@ -222,6 +222,7 @@ class Sandbox:
         finally:
             for fd in (program_fd, status_w, report_w):
                 os.close(fd)
+        limit_hit = None
         try:
             stdout, stderr, limit_hit = self._collect(proc, start)
         finally:
@@ -230,7 +231,9 @@ class Sandbox:
             status = _read_all(status_r)
             report = _read_all(report_r)
         seconds = time.monotonic() - start
-        if b'"child-pid"' not in status:  # bwrap never started the program: our problem, not the doc's
+        # bwrap never started the program: our problem, not the document's. (When we killed it, it
+        # may not have written its status yet, so only a natural exit can tell.)
+        if limit_hit is None and b'"child-pid"' not in status:
             raise SandboxError(
                 f"bwrap failed (exit {proc.returncode}): {stderr[-500:].decode(errors='replace')}"
             )

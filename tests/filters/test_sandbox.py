@@ -1,0 +1,304 @@
+"""Hostile programs, run for real in the bubblewrap sandbox.
+
+Each must be contained: the right verdict, the host untouched (files, environment, listeners,
+processes), this process alive, and a bounded run time.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cosmo_blocks.filters.sandbox import Sandbox, SandboxLimits
+
+TIMEOUT = 2.0
+SLACK = 3.0  # seconds beyond the timeout a contained program may take to be torn down
+
+
+@pytest.fixture(scope="module")
+def sandbox(bwrap_available):
+    return Sandbox(SandboxLimits(timeout=TIMEOUT, memory_bytes=512 << 20, output_bytes=256 << 10, nproc=16))
+
+
+def run(sandbox, code):
+    start = time.monotonic()
+    result = sandbox.run(code)
+    elapsed = time.monotonic() - start
+    assert elapsed < TIMEOUT + SLACK, f"took {elapsed:.1f}s"
+    return result
+
+
+def host_pids_with(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def assert_no_process_with(marker: str):
+    # the kernel tears a PID namespace down asynchronously; give it a moment
+    deadline = time.monotonic() + 2
+    while host_pids_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert host_pids_with(marker) == []
+
+
+# -- plain verdicts ------------------------------------------------------------------------------
+def test_clean_program_runs_and_its_output_is_kept(sandbox):
+    res = run(sandbox, "print(sum(range(10)))")
+    assert res.ok and res.reason is None and res.stdout == b"45\n"
+
+
+def test_exception_class_is_the_reason(sandbox):
+    assert run(sandbox, "{}['missing']").reason == "runtime_error:KeyError"
+    assert run(sandbox, "import json\njson.loads('{')").reason == "runtime_error:JSONDecodeError"
+    assert run(sandbox, "raise SystemExit(3)").reason == "runtime_error:SystemExit"
+    assert run(sandbox, "raise SystemExit(0)").ok
+
+
+def test_syntax_errors_are_not_runtime_errors(sandbox):
+    assert run(sandbox, "def f(:\n  pass").reason == "syntax_error"
+    assert run(sandbox, "if True:\nprint(1)").reason == "syntax_error"  # IndentationError
+    assert run(sandbox, "eval('1 +')").reason == "runtime_error:SyntaxError"  # raised while running
+
+
+# -- resources ------------------------------------------------------------------------------------
+def test_fork_storm_is_capped_by_nproc(sandbox):
+    code = (
+        "import os, time\nn = 0\n"
+        "while True:\n"
+        "    if os.fork() == 0:\n        time.sleep(30)\n        os._exit(0)\n"
+        "    n += 1\n"
+        "    print(n, flush=True)\n"
+    )
+    res = run(sandbox, code)
+    assert res.reason == "runtime_error:BlockingIOError"
+    assert int(res.stdout.split()[-1]) < 16  # RLIMIT_NPROC held, counted inside this sandbox only
+
+
+def test_fork_bomb_that_swallows_errors_times_out(sandbox):
+    before = _processes_of_uid(sandbox.uid)
+    res = run(
+        sandbox, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
+    assert res.reason == "timeout"
+    _wait_until(lambda: _processes_of_uid(sandbox.uid) <= before)
+
+
+def test_memory_hog(sandbox):
+    assert run(sandbox, "x = bytearray(8 << 30)").reason == "memory"
+    assert run(sandbox, "a = []\nwhile True:\n    a.append(bytearray(32 << 20))").reason == "memory"
+
+
+def test_infinite_loop(sandbox):
+    assert run(sandbox, "while True:\n    pass").reason == "timeout"
+
+
+def test_sleep_that_ignores_sigterm(sandbox):
+    code = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(3600)"
+    assert run(sandbox, code).reason == "timeout"
+
+
+def test_gigabytes_of_output(sandbox):
+    start = time.monotonic()
+    res = run(sandbox, "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)")
+    assert res.reason == "output_limit"
+    assert len(res.stdout) <= 256 << 10 and time.monotonic() - start < TIMEOUT
+    assert run(sandbox, "import os\nwhile True:\n    os.write(2, b'e' * 65536)").reason == "output_limit"
+
+
+def test_huge_file_and_full_work_dir(sandbox):
+    res = run(sandbox, "open('big', 'wb').write(b'x' * (64 << 20))")
+    assert res.reason == "runtime_error:OSError" and b"File too large" in res.stderr
+    fill = "i = 0\nwhile True:\n    open(f'f{i}', 'wb').write(b'x' * (8 << 20))\n    i += 1"
+    res = run(sandbox, fill)
+    assert res.reason == "runtime_error:OSError" and b"No space left" in res.stderr
+
+
+def test_segfault(sandbox):
+    res = run(sandbox, "import ctypes\nctypes.string_at(0)")
+    assert res.reason == "killed" and res.error == "SIGSEGV"
+
+
+def test_runaway_recursion(sandbox):
+    assert run(sandbox, "def f():\n    return f()\nf()").reason == "runtime_error:RecursionError"
+    # with the guard lifted, frames pile up until the address-space limit, a stack overflow or the clock
+    deep = "import sys\nsys.setrecursionlimit(10**9)\ndef f(n):\n    return f(n + 1)\nf(0)"
+    assert run(sandbox, deep).reason in ("killed", "memory", "timeout")
+
+
+# -- the host stays untouched ---------------------------------------------------------------------
+def test_writes_outside_the_work_dir_never_reach_the_host(sandbox, tmp_path):
+    target = tmp_path / "escaped.txt"
+    for path in (target, Path("/usr/cosmo_escape.txt"), Path("/root/cosmo_escape.txt")):
+        res = run(sandbox, f"open({str(path)!r}, 'w').write('pwned')")
+        assert res.reason in ("runtime_error:FileNotFoundError", "runtime_error:OSError"), path
+        assert not path.exists()
+    # /tmp and /dev/shm inside are private tmpfs: writing works there, and nothing appears here
+    name = f"cosmo-{uuid.uuid4().hex}"
+    res = run(
+        sandbox, f"for d in ('/tmp', '/dev/shm'):\n    open(d + '/{name}', 'w').write('x')\nprint('done')"
+    )
+    assert res.ok and res.stdout == b"done\n"
+    assert not Path("/tmp", name).exists() and not Path("/dev/shm", name).exists()
+
+
+def test_host_home_and_root_are_invisible(sandbox, tmp_path, monkeypatch):
+    secret = uuid.uuid4().hex
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "secret.txt").write_text(secret)
+    monkeypatch.setenv("HOME", str(home))
+    code = f"print(open({str(home / 'secret.txt')!r}).read())"
+    assert run(sandbox, code).reason == "runtime_error:FileNotFoundError"
+    res = run(sandbox, "import os\nprint(open(os.path.expanduser('~/secret.txt')).read())")
+    assert res.reason == "runtime_error:FileNotFoundError" and secret.encode() not in res.stdout
+    if os.geteuid() == 0 and Path("/root").is_dir():
+        marker = Path("/root") / f".cosmo-test-{secret}"
+        marker.write_text(secret)
+        try:
+            res = run(sandbox, f"print(open({str(marker)!r}).read())")
+            assert res.reason == "runtime_error:FileNotFoundError" and secret.encode() not in res.stdout
+            assert (
+                run(sandbox, "import os\nprint(os.listdir('/root'))").reason
+                == "runtime_error:FileNotFoundError"
+            )
+        finally:
+            marker.unlink()
+    assert run(sandbox, "open('/etc/passwd').read()").reason == "runtime_error:FileNotFoundError"
+
+
+def test_parent_environment_is_not_visible(sandbox, monkeypatch):
+    secret = uuid.uuid4().hex
+    monkeypatch.setenv("COSMO_TEST_SECRET", secret)
+    # every process's environ, including bwrap's own PID-1 reaper
+    code = (
+        "import os\nprint(dict(os.environ))\n"
+        "for p in os.listdir('/proc'):\n"
+        "    if p.isdigit():\n"
+        "        try:\n            print(open(f'/proc/{p}/environ', 'rb').read())\n"
+        "        except OSError:\n            pass\n"
+    )
+    res = run(sandbox, code)
+    assert res.ok
+    assert secret.encode() not in res.stdout and b"COSMO_TEST_SECRET" not in res.stdout
+    assert b"'HOME': '/tmp'" in res.stdout
+
+
+def test_no_network_to_a_host_listener(sandbox):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'hi')"
+        res = run(sandbox, code)
+        assert res.reason in ("runtime_error:ConnectionRefusedError", "runtime_error:OSError")
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    res = run(sandbox, "import socket\nsocket.getaddrinfo('example.com', 80)")
+    assert res.reason == "runtime_error:gaierror"
+
+
+def test_killing_the_parent_or_everyone_hurts_nobody_outside(sandbox):
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        # PID 1 of the namespace shrugs off signals from inside; our own pid is not even visible
+        res = run(sandbox, f"import os\nos.kill(os.getppid(), 9)\nos.kill({os.getpid()}, 9)")
+        assert res.reason == "runtime_error:ProcessLookupError"
+        res = run(sandbox, f"import os\nos.kill({bystander.pid}, 9)")
+        assert res.reason == "runtime_error:ProcessLookupError"
+        # "every process I may signal" is nobody: the namespace holds only this program and PID 1
+        res = run(sandbox, "import os, signal\nos.kill(-1, signal.SIGKILL)")
+        assert res.reason == "runtime_error:ProcessLookupError"
+        res = run(sandbox, "import os, signal, time\nos.killpg(0, signal.SIGKILL)\ntime.sleep(5)")
+        assert res.reason == "killed" and res.error == "SIGKILL"
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+    os.kill(os.getpid(), 0)  # and we are still here
+
+
+def test_background_processes_do_not_survive(sandbox):
+    marker = f"cosmo-leftover-{uuid.uuid4().hex}"
+    code = (
+        "import os, subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {marker!r}], start_new_session=True)\n"
+        "if os.fork() == 0:\n"  # classic double-fork daemon
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        os.execv('/bin/sleep', ['/bin/sleep', '120', {marker!r}])\n"
+        "    os._exit(0)\n"
+        "print('parent done')\n"
+    )
+    res = run(sandbox, code)
+    assert res.ok
+    assert_no_process_with(marker)
+
+
+def test_timeout_kills_children_too(sandbox):
+    marker = f"cosmo-child-{uuid.uuid4().hex}"
+    code = f"import subprocess, time\nsubprocess.Popen(['/bin/sleep', '120', {marker!r}])\ntime.sleep(3600)\n"
+    assert run(sandbox, code).reason == "timeout"
+    assert_no_process_with(marker)
+
+
+def test_many_hostile_programs_at_once(sandbox):
+    """The thread pool path: hostile and clean programs side by side, each with its own verdict."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    programs = {
+        "print('ok')": None,
+        "while True:\n    pass": "timeout",
+        "x = bytearray(8 << 30)": "memory",
+        "import ctypes\nctypes.string_at(0)": "killed",
+        "1 / 0": "runtime_error:ZeroDivisionError",
+        "import sys\nwhile True:\n    sys.stdout.write('y' * 65536)": "output_limit",
+    }
+    start = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(sandbox.run, programs))
+    assert [r.reason for r in results] == list(programs.values())
+    assert time.monotonic() - start < TIMEOUT + SLACK
+
+
+def _processes_of_uid(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                    count += 1
+    return count
+
+
+def _wait_until(condition, seconds: float = 3.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_signals_reach_nothing_on_the_host_after_teardown(sandbox):
+    # a program killed at the timeout leaves no process of the sandbox uid behind
+    before = _processes_of_uid(sandbox.uid)
+    run(
+        sandbox,
+        "import os, time\nfor _ in range(8):\n    if os.fork() == 0:\n        time.sleep(60)\ntime.sleep(60)",
+    )
+    _wait_until(lambda: _processes_of_uid(sandbox.uid) <= before)
