@@ -34,7 +34,8 @@ class CompletenessFilter(BaseFilter):
     - `unclosed_code_fence`: the text ends inside a ``` / ~~~ block.
     - `mid_sentence`: the last line does not end like a sentence. Accepted endings: a sentence-final
       mark in any script (. ! ? … 。 ！ ？ ...; so Korean 다. / 요. too), optionally followed by
-      closing quotes, brackets or emphasis; a closed code block; a list item or table row that is
+      closing quotes, brackets or emphasis; a closed code block or display formula ($$, \\]); a list
+      item or table row that is
       not cut off on a comma or a dangling "and"/"the"; a short sign-off after a comma line
       ("Best,\\nSam").
     - `no_summary` (only with `require_summary=True`): a document whose metadata `format` starts with
@@ -90,6 +91,8 @@ def ends_complete(text: str, closed_block_at_end: bool = False) -> bool:
     if _ends_sentence(last):
         return True
     if last.startswith("|") and last.endswith("|"):  # a Markdown table row
+        return True
+    if last.endswith("$$") or last.endswith("\\]"):  # a display formula closes it
         return True
     if _LIST_ITEM.match(last):
         return not _DANGLING.search(last)
