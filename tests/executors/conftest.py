@@ -1,0 +1,73 @@
+"""A live one-node SLURM cluster for the whole session (see slurm_cluster.py), and helpers."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from slurm_cluster import LocalSlurmCluster, slurm_installed  # noqa: E402
+
+# small, so that 1,005 tasks need several arrays (datatrove's max_array_size split); index < 101
+MAX_ARRAY_SIZE = 101
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slurm: needs a live SLURM cluster (started by the test session)")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    if not slurm_installed() or os.geteuid() != 0:
+        reason = "SLURM (slurmctld, slurmd, slurm-client, munge) not installed or not root: `bash install.sh test` as root"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # a short root path: slurm and munge socket paths must stay under the unix socket length limit
+    root = Path(tmp_path_factory.mktemp("slurm"))
+    # oversubscription lets the trivial-task test run 16 tiny tasks on 2 cores; presets throttle the rest
+    cluster = LocalSlurmCluster(root, cpus=2, max_array_size=MAX_ARRAY_SIZE, oversubscribe=8).start()
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)
+    yield cluster
+    subprocess.run(["scancel", "--user=root"], capture_output=True)
+    time.sleep(1)
+    cluster.stop()
+    if old is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = old
+
+
+def cosmo(*args, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`cosmo ...` from this venv as a real process (it submits with the real sbatch)."""
+    full_env = os.environ | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(HERE)} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "cosmo_blocks.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+def queue_empty(job_ids=None) -> bool:
+    cmd = ["squeue", "-h"] + (["-j", ",".join(job_ids)] if job_ids else [])
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    return res.returncode == 0 and not res.stdout.strip()
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    queue = subprocess.run(["squeue", "-o", "%i %j %T %r"], capture_output=True, text=True).stdout
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; squeue:\n{queue}")

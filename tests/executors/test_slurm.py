@@ -1,0 +1,185 @@
+"""SLURM arrays for real: a live one-node cluster, the real sbatch/squeue/scancel, the tiny model."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import HERE, MAX_ARRAY_SIZE, cosmo, queue_empty, wait_for
+
+from cosmo_blocks.run import RunOptions, run_pipeline
+from cosmo_blocks.slurm import SlurmPresetError
+
+REPO = HERE.parents[1]
+QUICKSTART = str(REPO / "pipelines" / "quickstart.py")
+SAMPLE = str(REPO / "pipelines" / "seeds" / "sample.jsonl")
+
+pytestmark = pytest.mark.slurm
+
+
+def read_jsonl_dir(folder: Path) -> list[dict]:
+    return [
+        orjson.loads(line) for p in sorted(folder.glob("*.jsonl")) for line in p.read_bytes().splitlines()
+    ]
+
+
+def job_ids(logdir: Path) -> list[str]:
+    record = json.loads((logdir / "cosmo_run.json").read_text())
+    return [j for stage in record["stages"] for j in stage["job_ids"]]
+
+
+def completions(folder: Path) -> int:
+    return len(list((folder / "completions").glob("*"))) if (folder / "completions").is_dir() else 0
+
+
+def journal_lines(logdir: Path, rank: int) -> int:
+    path = logdir / "journal" / f"{rank:05d}.jsonl"
+    return path.read_bytes().count(b"\n") if path.is_file() else 0
+
+
+def test_preset_errors_before_submission(slurm_cluster, tmp_path, monkeypatch):
+    typo = tmp_path / "slurm-typo.toml"
+    typo.write_text('executor = "slurm"\npartition = "debug"\ntime = "1:00"\ngpus_per_tsak = 2\n')
+    with pytest.raises(ValueError, match="unknown key 'gpus_per_tsak'.*did you mean 'gpus_per_task'"):
+        RunOptions(executor=str(typo), output=str(tmp_path / "o"))
+
+    def build(opts):
+        return []
+
+    opts = RunOptions(executor="slurm-local", output=str(tmp_path / "o"), partition="nosuch")
+    with pytest.raises(SlurmPresetError, match="partition 'nosuch' does not exist.*debug"):
+        run_pipeline(build, opts)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SlurmPresetError, match="sbatch not found"):
+        run_pipeline(build, RunOptions(executor="slurm-local", output=str(tmp_path / "o")))
+    assert not (tmp_path / "o" / "logs" / "cosmo_run.json").exists()
+
+
+def test_dry_run_prints_script_and_submits_nothing(slurm_cluster, tmp_path):
+    res = cosmo(
+        "run", str(HERE / "many_tasks.py"), "--executor", "slurm-local", "--tasks", "250", "--seeds", SAMPLE,
+        "--output", str(tmp_path / "o"), "--time", "0:05:00", "--set", "cpus_per_task=1", "--dry-run",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "#SBATCH --array=0-100%2" in res.stdout  # 250 tasks > MaxArraySize 101: three arrays
+    assert "3 array job(s)" in res.stdout
+    assert "#SBATCH --time=0:05:00" in res.stdout and "--kill-on-invalid-dep=yes" in res.stdout
+    assert "VLLM_CPU_KVCACHE_SPACE" in res.stdout and "launch_pickled_pipeline" in res.stdout
+    assert queue_empty()
+
+
+def test_quickstart_array_with_tiny_model_and_status(slurm_cluster, tiny_model, tmp_path):
+    out = tmp_path / "qs"
+    args = ["run", QUICKSTART, "--executor", "slurm-local", "--tasks", "4", "--limit", "2"]
+    res = cosmo(*args, "--model", tiny_model, "--output", str(out))
+    assert res.returncode == 0, res.stderr
+    logdir = out / "logs"
+    ids = job_ids(logdir)
+    assert len(ids) == 1
+    wait_for(lambda: queue_empty(ids), 400, "the 4-task quickstart array")
+    assert completions(logdir) == 4, (logdir / "slurm_logs").glob("*")
+    # 30 seeds in one file, 4 tasks: record sharding, 2 seeds per task (--limit 2) x 2 prompt variants
+    kept, rejected = read_jsonl_dir(out / "data"), read_jsonl_dir(out / "rejects")
+    docs = kept + rejected
+    assert len(docs) == 16 and len({d["id"] for d in docs}) == 16
+    assert all(d["text"] and d["token_length"] > 0 and d["prompt"] for d in docs)
+    assert {d["model"] for d in docs} == {tiny_model}
+    status = cosmo("status", str(logdir))
+    assert status.returncode == 0, status.stderr
+    print(status.stdout)
+    assert "4 tasks: 4 completed, 0 failed, 0 running, 0 pending" in status.stdout
+    tokens = sum(d["token_length"] for d in docs)
+    assert f"generated: 16 documents, {tokens} tokens" in status.stdout
+    assert "rate:" in status.stdout and "ETA done" in status.stdout
+
+
+def test_cancelled_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path):
+    out = tmp_path / "cancel"
+    logdir = out / "logs"
+    args = ["run", QUICKSTART, "--executor", "slurm-local", "--tasks", "2", "--model", tiny_model]
+    args += ["--output", str(out)]
+    res = cosmo(*args)
+    assert res.returncode == 0, res.stderr
+    (job,) = job_ids(logdir)
+    # cancel rank 1 as soon as it has journaled its first generation (30 prompts to go per task)
+    wait_for(lambda: journal_lines(logdir, 1) >= 1, 300, "rank 1's first journaled generation", 0.05)
+    subprocess.run(["scancel", f"{job}_1"], check=True)
+    at_cancel = journal_lines(logdir, 1)
+    wait_for(lambda: queue_empty([job]), 300, "the array to end")
+    assert (logdir / "completions" / "00000").exists()
+    assert not (logdir / "completions" / "00001").exists(), "rank 1 finished before it could be cancelled"
+    assert at_cancel < 30
+
+    status = cosmo("status", str(logdir))
+    assert "1 completed, 1 failed" in status.stdout, status.stdout
+
+    res = cosmo(*args)  # the same command again
+    assert res.returncode == 0, res.stderr
+    (job2,) = job_ids(logdir)
+    assert job2 != job
+    assert json.loads((logdir / "ranks_to_run.json").read_text()) == [1]
+    wait_for(lambda: queue_empty([job2]), 300, "the resubmitted task")
+    assert completions(logdir) == 2
+    log = (logdir / "logs" / "task_00001.log").read_text()
+    assert "finished generations" in log  # the journal was loaded, not regenerated
+    docs = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
+    ids = [d["id"] for d in docs]
+    assert len(ids) == 60 and len(set(ids)) == 60  # 30 seeds x 2 variants, each exactly once
+
+
+def test_more_than_1000_tasks_split_over_arrays(slurm_cluster, tmp_path):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(
+        "".join(json.dumps({"id": f"s{i}", "text": f"seed number {i}"}) + "\n" for i in range(1010))
+    )
+    out = tmp_path / "many"
+    # 1,005 datatrove tasks, 8 per array element: 126 elements > MaxArraySize 101, so two arrays
+    res = cosmo(
+        "run", str(HERE / "many_tasks.py"), "--executor", "slurm-local", "--tasks", "1005", "--workers", "16",
+        "--seeds", str(seeds), "--output", str(out), "--set", "tasks_per_job=8",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    ids = job_ids(out / "logs")
+    assert len(ids) == 2 == -(-126 // MAX_ARRAY_SIZE)
+    wait_for(lambda: queue_empty(ids), 400, "1,005 trivial tasks", interval=2)
+    assert completions(out / "logs") == 1005
+    written = list((out / "data").glob("*.jsonl"))
+    assert len(written) == 1005  # every task received work (record-level sharding of one file)
+    assert sorted(d["id"] for d in read_jsonl_dir(out / "data")) == sorted(f"s{i}" for i in range(1010))
+
+
+def test_two_stages_second_waits_for_first(slurm_cluster, tmp_path):
+    out = tmp_path / "two"
+    args = ["run", str(HERE / "two_stage.py"), "--executor", "slurm-local", "--seeds", SAMPLE]
+    res = cosmo(*args, "--output", str(out), "--workers", "4", env={"STAGE1_DELAY": "3"})
+    assert res.returncode == 0, res.stderr
+    record = json.loads((out / "logs" / "cosmo_run.json").read_text())
+    copy, merge = record["stages"]
+    assert merge["depends_on"] == ":".join(copy["job_ids"])
+    state = subprocess.run(
+        ["squeue", "-h", "-j", merge["job_ids"][0], "-o", "%T %E"], capture_output=True, text=True
+    )
+    assert state.stdout.startswith("PENDING afterok:"), state.stdout
+    wait_for(lambda: queue_empty(copy["job_ids"] + merge["job_ids"]), 300, "both stages")
+    copy_done = max(p.stat().st_mtime for p in (out / "logs" / "copy" / "completions").glob("*"))
+    merge_log = out / "logs" / "merge" / "logs" / "task_00000.log"
+    assert merge_log.stat().st_ctime >= copy_done
+    merged = read_jsonl_dir(out / "merged")
+    assert len(merged) == 30
+
+
+def test_failed_first_stage_is_reported_not_left_pending(slurm_cluster, tmp_path):
+    out = tmp_path / "fail"
+    args = ["run", str(HERE / "two_stage.py"), "--executor", "slurm-local", "--seeds", SAMPLE]
+    res = cosmo(*args, "--output", str(out), "--workers", "4", env={"FAIL_RANK": "2"})
+    assert res.returncode == 0, res.stderr
+    ids = job_ids(out / "logs")
+    # kill-on-invalid-dep: the merge stage is cancelled, not PENDING (DependencyNeverSatisfied) forever
+    wait_for(lambda: queue_empty(ids), 300, "stage 1 to fail and stage 2 to be cancelled")
+    status = cosmo("status", str(out / "logs"))
+    print(status.stdout)
+    assert "stage copy: 4 tasks: 3 completed, 1 failed" in status.stdout
+    assert "injected failure in rank 2" in status.stdout
+    assert "later stage(s) merge cannot start" in status.stdout
+    assert not (out / "merged").exists()
