@@ -67,7 +67,7 @@ class GenerationBlock(PipelineStep):
     def request_seed(self, doc_id: str) -> int | None:
         if self.seed is None:
             return None
-        return xxhash.xxh32_intdigest(f"{self.seed}:{doc_id}") & 0x7FFFFFFF
+        return xxhash.xxh32_intdigest(f"{self.seed}:{doc_id}".encode()) & 0x7FFFFFFF
 
     def journal_key(self, prompt: str) -> str:
         return entry_key(prompt, self.model, self._key_suffix)
