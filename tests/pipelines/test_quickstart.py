@@ -42,7 +42,7 @@ def runs(tmp_path_factory, tiny_model):
 
 
 def records(output: Path, kind: str) -> list[dict]:
-    return [r for path in sorted((output / kind).glob("*.jsonl")) for r in read_jsonl(path)]
+    return [r for path in sorted((output / kind).rglob("*.jsonl")) for r in read_jsonl(path)]
 
 
 def test_no_gpu_means_the_tiny_model_said_loudly(runs):
@@ -72,27 +72,28 @@ def test_schema_ids_and_formats(runs):
 def test_stats_add_up(runs):
     first, _, _ = runs
     steps = load_stats(first)
-    reader, _topics, prompts, generation, *filters, writer = (totals(s) for s in steps)
+    reader, _topics, prompts, generation = (totals(s) for s in steps[:4])
     skipped = sum(v for k, v in reader.items() if k.startswith("skipped_"))
     assert reader["records_read"] == reader["seeds"] + skipped == 30
     assert prompts["prompts"] == 2 * reader["seeds"]
     gen_skipped = sum(v for k, v in generation.items() if k.startswith("skipped_"))
     assert generation.get("generated", 0) + generation.get("resumed_from_journal", 0) + gen_skipped == 60
-    flowing = 60 - gen_skipped
-    dropped = 0
-    for stats in filters:
-        if "total" in stats:  # a filter: what came in went on or was dropped with a reason
-            assert stats["total"] == flowing
-            reasons = sum(v for k, v in stats.items() if k.startswith("dropped_"))
-            assert stats.get("dropped", 0) == reasons
-            flowing, dropped = stats.get("forwarded", 0), dropped + stats.get("dropped", 0)
+    flowing, dropped = 60 - gen_skipped, 0
+    filters = [totals(s) for s in steps if "FILTER" in s["name"]]
+    assert len(filters) == 4  # length, completeness, repetition, code execution
+    for stats in filters:  # what came in went on, or was dropped with a named reason
+        assert stats["total"] == flowing
+        assert stats.get("dropped", 0) == sum(v for k, v in stats.items() if k.startswith("dropped_"))
+        assert stats.get("forwarded", 0) + stats.get("dropped", 0) == flowing
+        flowing, dropped = stats.get("forwarded", 0), dropped + stats.get("dropped", 0)
+    writer = totals(steps[-1])
     assert len(records(first, "data")) == flowing == writer["total"]
     assert len(records(first, "rejects")) == dropped
 
 
 def test_datasets_opens_the_output(runs, tmp_path):
     first, _, _ = runs
-    files = sorted(str(p) for p in (first / "data").glob("*.jsonl"))
+    files = sorted(str(p) for p in (first / "data").rglob("*.jsonl"))
     ds = datasets.load_dataset("json", data_files=files, split="train", cache_dir=str(tmp_path))
     assert ds.column_names == list(OUTPUT_COLUMNS)
     assert len(ds) == len(records(first, "data"))
