@@ -12,6 +12,7 @@ A block subclasses `GenerationBlock` and implements `open_backend(rank)`, return
 and the loop here does the rest, the same way for the in-process engine and for a server.
 """
 
+import os
 import time
 
 import xxhash
@@ -54,7 +55,8 @@ class GenerationBlock(PipelineStep):
         super().__init__()
         self.model = model
         self.sampling = resolve_sampling(sampling)
-        self.journal_dir = journal_dir
+        # datatrove's DataFolderLike takes no pathlib.Path
+        self.journal_dir = os.fspath(journal_dir) if isinstance(journal_dir, os.PathLike) else journal_dir
         self.seed = seed
         self.max_in_flight = max_in_flight
         self.progress_interval = progress_interval
@@ -150,11 +152,13 @@ class _Task:
         self.pending_keys[doc.id] = key
         reason = self.backend.submit(doc, prompt)
         if reason is not None:
+            del self.pending_keys[doc.id]
             self.skip(doc, reason)
         return None
 
     def complete(self, doc: Document, result: dict) -> Document | None:
         if "skip" in result:
+            del self.pending_keys[doc.id]
             self.skip(doc, result["skip"], result.get("message", ""))
             return None
         entry = {"id": doc.id, "key": self.pending_keys.pop(doc.id)} | result
@@ -167,7 +171,6 @@ class _Task:
         return self.finish(doc, entry)
 
     def skip(self, doc: Document, reason: str, message: str = "") -> None:
-        self.pending_keys.pop(doc.id, None)
         self.stat(f"skipped_{reason}")
         self.progress.skipped += 1
         logger.warning(f"skipped {doc.id} ({reason}){': ' + message if message else ''}")

@@ -70,11 +70,20 @@ class VLLMGenerator(GenerationBlock):
         return SamplingParams(**self.sampling, seed=self.request_seed(doc_id))
 
 
+def request_errors() -> tuple:
+    """What vLLM raises for a request it refuses (VLLMValidationError is no ValueError since 0.3x)."""
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:
+        return (ValueError,)
+    return (ValueError, VLLMClientError)
+
+
 def check_sampling(sampling: dict) -> None:
     """Bad sampling settings fail in the launching process, before any engine starts."""
     try:
         eng.import_vllm().SamplingParams(**sampling)
-    except (TypeError, ValueError) as e:
+    except (TypeError, *request_errors()) as e:
         raise ValueError(f"invalid sampling settings {sampling}: {e}") from None
 
 
@@ -117,7 +126,7 @@ class EngineBackend:
             self.engine.add_request(request_id, {"prompt_token_ids": token_ids}, self.block.params(doc.id))
         except EngineDeadError:
             pass  # kept in `requests`: the next poll restarts the engine and resubmits it
-        except ValueError:  # vLLM's validation errors (VLLMValidationError) subclass ValueError
+        except request_errors():
             return "invalid_request"
         self.requests[request_id] = (doc, token_ids)
         return None

@@ -1,0 +1,69 @@
+"""Broken configurations fail at construction, before any engine starts."""
+
+import pytest
+
+from cosmo_blocks.generation import VLLMGenerator
+from cosmo_blocks.generation.journal import entry_key
+from cosmo_blocks.generation.server import OpenAIServerGenerator, parse_response
+from cosmo_blocks.generation.server_process import engine_flags
+
+
+def test_missing_model_path_is_named():
+    with pytest.raises(FileNotFoundError, match="/no/such/path"):
+        VLLMGenerator(model="/no/such/path")
+    with pytest.raises(FileNotFoundError, match="/no/such/path"):
+        OpenAIServerGenerator(model="/no/such/path")
+
+
+def test_model_folder_without_config(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        VLLMGenerator(model=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "sampling, match",
+    [({"temperature": -1}, "temperature"), ({"top_p": 2.0}, "top_p"), ({"no_such_setting": 1}, "no_such")],
+)
+def test_invalid_sampling_fails_at_construction(tiny_model, sampling, match):
+    with pytest.raises(ValueError, match=match):
+        VLLMGenerator(model=tiny_model, sampling=sampling)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="unknown sampling preset"):
+        VLLMGenerator(model="org/model", sampling="nope")
+
+
+def test_journal_key_changes_with_prompt_model_and_sampling():
+    base = entry_key("p", "m", b"s")
+    assert (
+        len({base, entry_key("p2", "m", b"s"), entry_key("p", "m2", b"s"), entry_key("p", "m", b"s2")}) == 4
+    )
+    assert entry_key("ab", "c", b"") != entry_key("a", "bc", b"")
+
+
+def test_seed_is_part_of_the_key():
+    a = VLLMGenerator(model="org/model", seed=1)
+    b = VLLMGenerator(model="org/model", seed=2)
+    assert a.journal_key("p") != b.journal_key("p")
+    assert (
+        a.request_seed("x")
+        == VLLMGenerator(model="org/model", seed=1).request_seed("x")
+        != a.request_seed("y")
+    )
+
+
+def test_engine_flags():
+    flags = engine_flags({"max_model_len": 4096, "enforce_eager": True, "enable_prefix_caching": False})
+    assert flags == ["--max-model-len", "4096", "--enforce-eager", "--no-enable-prefix-caching"]
+
+
+class _Response:
+    def __init__(self, status_code, text):
+        self.status_code, self.text = status_code, text
+
+
+def test_server_refusals_become_counted_skips():
+    too_long = _Response(400, '{"error": {"message": "This model\'s maximum context length is 4096 tokens"}}')
+    assert parse_response(too_long)["skip"] == "prompt_too_long"
+    assert parse_response(_Response(400, "bad top_p"))["skip"] == "invalid_request"
