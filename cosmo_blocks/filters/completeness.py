@@ -34,10 +34,9 @@ class CompletenessFilter(BaseFilter):
     - `unclosed_code_fence`: the text ends inside a ``` / ~~~ block.
     - `mid_sentence`: the last line does not end like a sentence. Accepted endings: a sentence-final
       mark in any script (. ! ? … 。 ！ ？ ...; so Korean 다. / 요. too), optionally followed by
-      closing quotes, brackets or emphasis; a closed code block or display formula ($$, \\]); a list
-      item or table row that is
-      not cut off on a comma or a dangling "and"/"the"; a short sign-off after a comma line
-      ("Best,\\nSam").
+      closing quotes, brackets, emphasis or emoji; a closed code block or display formula ($$, \\]);
+      a list item or table row not cut off on a comma or a dangling "and"/"the"; a short sign-off
+      under a line ending in a comma ("Best,\\nSam").
     - `no_summary` (only with `require_summary=True`): a document whose metadata `format` starts with
       "textbook" has no summary in its second half ("summary", "in summary", "to summarize", "요약",
       "정리"... per `summary_pattern`), although the textbook prompts ask for one.

@@ -71,7 +71,7 @@ def test_boilerplate(name, doc, expect):
 
 def test_code_execution(bwrap_available):
     """All documents in one batch, the way the pipeline runs them."""
-    f = CodeExecutionFilter(timeout=5, batch_size=len(LABELLED))
+    f = CodeExecutionFilter(timeout=20, batch_size=len(LABELLED))
     docs = [copy.deepcopy(doc) for _, doc, _ in LABELLED]
     results = f.filter_batch(docs)
     for (name, _, expect), doc, result in zip(LABELLED, docs, results, strict=True):
@@ -87,7 +87,7 @@ def test_whole_chain_counts_every_drop(bwrap_available):
         LengthFilter(),
         CompletenessFilter(require_summary=True),
         RepetitionFilter(),
-        CodeExecutionFilter(timeout=5),
+        CodeExecutionFilter(timeout=20),
     ]
     data = (copy.deepcopy(doc) for _, doc, _ in LABELLED)
     for step in steps:

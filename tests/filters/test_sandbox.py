@@ -20,16 +20,27 @@ TIMEOUT = 2.0
 SLACK = 3.0  # seconds beyond the timeout a contained program may take to be torn down
 
 
+LIMITS = {"memory_bytes": 512 << 20, "output_bytes": 256 << 10, "nproc": 16}
+
+
 @pytest.fixture(scope="module")
 def sandbox(bwrap_available):
-    return Sandbox(SandboxLimits(timeout=TIMEOUT, memory_bytes=512 << 20, output_bytes=256 << 10, nproc=16))
+    """For programs that must be stopped by anything but the clock: a generous wall timeout, so a
+    busy CI machine cannot turn their verdict into a spurious `timeout`."""
+    return Sandbox(SandboxLimits(timeout=20.0, **LIMITS))
+
+
+@pytest.fixture(scope="module")
+def quick(bwrap_available):
+    """For programs that only the clock stops."""
+    return Sandbox(SandboxLimits(timeout=TIMEOUT, **LIMITS))
 
 
 def run(sandbox, code):
     start = time.monotonic()
     result = sandbox.run(code)
     elapsed = time.monotonic() - start
-    assert elapsed < TIMEOUT + SLACK, f"took {elapsed:.1f}s"
+    assert elapsed < sandbox.limits.timeout + SLACK, f"took {elapsed:.1f}s"
     return result
 
 
@@ -86,13 +97,13 @@ def test_fork_storm_is_capped_by_nproc(sandbox):
     assert int(res.stdout.split()[-1]) < 16  # RLIMIT_NPROC held, counted inside this sandbox only
 
 
-def test_fork_bomb_that_swallows_errors_times_out(sandbox):
-    before = _processes_of_uid(sandbox.uid)
+def test_fork_bomb_that_swallows_errors_times_out(quick):
+    before = _processes_of_uid(quick.uid)
     res = run(
-        sandbox, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+        quick, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
     )
     assert res.reason == "timeout"
-    _wait_until(lambda: _processes_of_uid(sandbox.uid) <= before)
+    _wait_until(lambda: _processes_of_uid(quick.uid) <= before)
 
 
 def test_memory_hog(sandbox):
@@ -100,13 +111,13 @@ def test_memory_hog(sandbox):
     assert run(sandbox, "a = []\nwhile True:\n    a.append(bytearray(32 << 20))").reason == "memory"
 
 
-def test_infinite_loop(sandbox):
-    assert run(sandbox, "while True:\n    pass").reason == "timeout"
+def test_infinite_loop(quick):
+    assert run(quick, "while True:\n    pass").reason == "timeout"
 
 
-def test_sleep_that_ignores_sigterm(sandbox):
+def test_sleep_that_ignores_sigterm(quick):
     code = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(3600)"
-    assert run(sandbox, code).reason == "timeout"
+    assert run(quick, code).reason == "timeout"
 
 
 def test_gigabytes_of_output(sandbox):
@@ -130,11 +141,11 @@ def test_segfault(sandbox):
     assert res.reason == "killed" and res.error == "SIGSEGV"
 
 
-def test_runaway_recursion(sandbox):
-    assert run(sandbox, "def f():\n    return f()\nf()").reason == "runtime_error:RecursionError"
+def test_runaway_recursion(quick):
+    assert run(quick, "def f():\n    return f()\nf()").reason == "runtime_error:RecursionError"
     # with the guard lifted, frames pile up until the address-space limit, a stack overflow or the clock
     deep = "import sys\nsys.setrecursionlimit(10**9)\ndef f(n):\n    return f(n + 1)\nf(0)"
-    assert run(sandbox, deep).reason in ("killed", "memory", "timeout")
+    assert run(quick, deep).reason in ("killed", "memory", "timeout")
 
 
 # -- the host stays untouched ---------------------------------------------------------------------
@@ -247,10 +258,10 @@ def test_background_processes_do_not_survive(sandbox):
     assert_no_process_with(marker)
 
 
-def test_timeout_kills_children_too(sandbox):
+def test_timeout_kills_children_too(quick):
     marker = f"cosmo-child-{uuid.uuid4().hex}"
     code = f"import subprocess, time\nsubprocess.Popen(['/bin/sleep', '120', {marker!r}])\ntime.sleep(3600)\n"
-    assert run(sandbox, code).reason == "timeout"
+    assert run(quick, code).reason == "timeout"
     assert_no_process_with(marker)
 
 
@@ -260,17 +271,18 @@ def test_many_hostile_programs_at_once(sandbox):
 
     programs = {
         "print('ok')": None,
-        "while True:\n    pass": "timeout",
         "x = bytearray(8 << 30)": "memory",
         "import ctypes\nctypes.string_at(0)": "killed",
         "1 / 0": "runtime_error:ZeroDivisionError",
         "import sys\nwhile True:\n    sys.stdout.write('y' * 65536)": "output_limit",
+        "import os\nwhile True:\n    os.write(2, b'e' * 65536)": "output_limit",
+        "import os\nwhile True:\n    os.fork()": "runtime_error:BlockingIOError",
     }
     start = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(sandbox.run, programs))
     assert [r.reason for r in results] == list(programs.values())
-    assert time.monotonic() - start < TIMEOUT + SLACK
+    assert time.monotonic() - start < 10
 
 
 def _processes_of_uid(uid: int) -> int:
@@ -294,11 +306,11 @@ def _wait_until(condition, seconds: float = 3.0):
         time.sleep(0.05)
 
 
-def test_signals_reach_nothing_on_the_host_after_teardown(sandbox):
+def test_signals_reach_nothing_on_the_host_after_teardown(quick):
     # a program killed at the timeout leaves no process of the sandbox uid behind
-    before = _processes_of_uid(sandbox.uid)
+    before = _processes_of_uid(quick.uid)
     run(
-        sandbox,
+        quick,
         "import os, time\nfor _ in range(8):\n    if os.fork() == 0:\n        time.sleep(60)\ntime.sleep(60)",
     )
-    _wait_until(lambda: _processes_of_uid(sandbox.uid) <= before)
+    _wait_until(lambda: _processes_of_uid(quick.uid) <= before)
