@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slurm
 
 def read_jsonl_dir(folder: Path) -> list[dict]:
     return [
-        orjson.loads(line) for p in sorted(folder.glob("*.jsonl")) for line in p.read_bytes().splitlines()
+        orjson.loads(line) for p in sorted(folder.rglob("*.jsonl")) for line in p.read_bytes().splitlines()
     ]
 
 
