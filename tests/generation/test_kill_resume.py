@@ -1,0 +1,113 @@
+"""kill -9 a running task's whole process group at random points, rerun: nothing lost, nothing twice.
+
+The task (tests/generation/task.py) runs under datatrove's LocalPipelineExecutor in its own process
+group, with the engine core in a child process; each run reads the prompts in another order.
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+import pytest
+from gen_helpers import ENGINE_KWARGS, prompt_records, read_jsonl, write_jsonl
+
+pytestmark = pytest.mark.engine
+
+TASK = Path(__file__).with_name("task.py")
+N = 150
+KILLS = 3
+
+
+def journal_ids(path: Path) -> list[str]:
+    """Ids of the complete journal lines (a kill may tear the last one)."""
+    if not path.is_file():
+        return []
+    ids = []
+    for line in path.read_bytes().splitlines():
+        try:
+            ids.append(orjson.loads(line)["id"])
+        except orjson.JSONDecodeError:
+            pass
+    return ids
+
+
+def start_task(model: str, prompts: Path, out: Path, order_seed: int) -> subprocess.Popen:
+    command = [sys.executable, str(TASK), "--prompts", str(prompts), "--model", model, "--out", str(out)]
+    command += ["--order-seed", str(order_seed), "--engine-kwargs", orjson.dumps(ENGINE_KWARGS).decode()]
+    log = open(out / f"run{order_seed}.log", "wb")  # noqa: SIM115  (the child writes it)
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def kill_group_when(proc: subprocess.Popen, journal: Path, lines: int, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while len(journal_ids(journal)) < lines:
+        assert proc.poll() is None, f"task ended (rc={proc.returncode}) before the kill point"
+        assert time.monotonic() < deadline, "journal did not grow"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not live_group_members(proc.pid), "processes of the killed task are still running"
+
+
+def live_group_members(pgid: int, wait: float = 5.0) -> list[int]:
+    """Non-zombie processes still in the group after `wait` seconds (killed children may linger as zombies)."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = []
+        for p in psutil.process_iter(["status"]):
+            try:
+                if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                    alive.append(p.pid)
+            except (ProcessLookupError, psutil.Error):
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def killed_and_rerun(tiny_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("kill9")
+    prompts = write_jsonl(out / "prompts.jsonl", prompt_records(N))
+    journal = out / "logs" / "journal" / "00000.jsonl"
+    rng = random.Random(int(os.environ.get("COSMO_KILL_SEED", "3")))
+    journaled = []
+    for run in range(KILLS):
+        target = len(journal_ids(journal)) + rng.randint(5, 35)
+        kill_group_when(start_task(tiny_model, prompts, out, run), journal, target)
+        journaled.append(len(journal_ids(journal)))
+    final = start_task(tiny_model, prompts, out, 99)
+    rc = final.wait(timeout=300)
+    stats = orjson.loads((out / "logs" / "stats.json").read_bytes())
+    block_stats = next(s["stats"] for s in stats if "vLLM" in s["name"])
+    return {"out": out, "rc": rc, "journaled": journaled, "stats": block_stats, "journal": journal}
+
+
+def test_rerun_completes(killed_and_rerun):
+    log = (killed_and_rerun["out"] / "run99.log").read_text()[-3000:]
+    assert killed_and_rerun["rc"] == 0, log
+    assert killed_and_rerun["journaled"] == sorted(set(killed_and_rerun["journaled"])), (
+        "no progress between kills"
+    )
+
+
+def test_every_prompt_exactly_once_in_the_output(killed_and_rerun):
+    records = read_jsonl(killed_and_rerun["out"] / "data" / "00000.jsonl")
+    assert sorted(r["id"] for r in records) == sorted(r["id"] for r in prompt_records(N))
+    entries = {e["id"]: e for e in map(orjson.loads, killed_and_rerun["journal"].read_bytes().splitlines())}
+    for record in records:
+        assert record["text"] == entries[record["id"]]["text"]
+
+
+def test_nothing_journaled_is_generated_again(killed_and_rerun):
+    ids = journal_ids(killed_and_rerun["journal"])
+    assert len(ids) == len(set(ids)) == N
+    stats = killed_and_rerun["stats"]
+    assert stats["resumed_from_journal"] == killed_and_rerun["journaled"][-1]
+    assert stats["generated"] == N - killed_and_rerun["journaled"][-1]
