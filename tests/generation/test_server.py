@@ -1,0 +1,106 @@
+"""OpenAIServerGenerator against real vLLM OpenAI servers: one started by the test, one by the block."""
+
+import os
+import signal
+
+import psutil
+import pytest
+from datatrove.data import Document
+from gen_helpers import ENGINE_KWARGS, documents, prompt_records, read_jsonl, stats_of
+
+from cosmo_blocks import keys
+from cosmo_blocks.generation.server import OpenAIServerGenerator
+from cosmo_blocks.generation.server_process import VLLMServerProcess
+
+pytestmark = pytest.mark.engine
+
+N = 30
+# few requests at a time and fixed lengths, so a kill after 3 documents lands mid-run
+OPTIONS = {
+    "sampling": {"max_tokens": 256, "ignore_eos": True},
+    "seed": 7,
+    "max_in_flight": 4,
+    "progress_interval": 0.5,
+}
+
+
+def collect(block, docs, kill_after=None, kill=None) -> list[Document]:
+    out = []
+    for doc in block(docs):
+        out.append(doc)
+        if len(out) == kill_after:
+            kill()
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model):
+    server = VLLMServerProcess(tiny_model, ENGINE_KWARGS)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoint_run(server, tiny_model, tmp_path_factory):
+    journal = tmp_path_factory.mktemp("server") / "journal"
+    block = OpenAIServerGenerator(tiny_model, endpoint=server.url, journal_dir=journal, **OPTIONS)
+    docs = documents(prompt_records(N)) + [
+        Document(text="", id="too_long", metadata={keys.PROMPT: "word " * 6000})
+    ]
+    out = collect(block, docs)
+    return {"out": {d.id: d for d in out}, "stats": stats_of(block), "journal": journal}
+
+
+def test_endpoint_generates_with_metadata_and_stats(endpoint_run, tiny_model):
+    assert sorted(endpoint_run["out"]) == sorted(r["id"] for r in prompt_records(N))
+    for doc in endpoint_run["out"].values():
+        assert doc.metadata[keys.MODEL] == tiny_model
+        assert doc.metadata[keys.FINISH_REASON] == "length"
+        assert doc.metadata[keys.TOKEN_LENGTH] == 256
+        assert doc.metadata[keys.PROMPT_TOKENS] > 20
+    stats = endpoint_run["stats"]
+    assert stats["generated"] == N
+    assert stats["generated_tokens"] == 256 * N
+    assert stats["skipped_prompt_too_long"] == 1
+    entries = read_jsonl(endpoint_run["journal"] / "00000.jsonl")
+    assert sorted(e["id"] for e in entries) == sorted(endpoint_run["out"])
+
+
+def test_endpoint_rerun_resumes_from_the_journal(endpoint_run, server, tiny_model):
+    block = OpenAIServerGenerator(
+        tiny_model, endpoint=server.url, journal_dir=endpoint_run["journal"], **OPTIONS
+    )
+    out = collect(block, documents(prompt_records(N)[::-1]))
+    assert stats_of(block)["resumed_from_journal"] == N
+    assert {d.id: d.text for d in out} == {i: d.text for i, d in endpoint_run["out"].items()}
+
+
+def test_server_killed_mid_run_is_a_clear_error(endpoint_run, server, tiny_model, tmp_path):
+    journal = tmp_path / "journal"
+    block = OpenAIServerGenerator(
+        tiny_model, endpoint=server.url, journal_dir=journal, max_retries=2, backoff=0.1, **OPTIONS
+    )
+    with pytest.raises(RuntimeError, match=rf"generation server {server.url} cannot serve.*journal"):
+        collect(block, documents(prompt_records(N)), kill_after=3, kill=lambda: server.stop(grace=0))
+    assert len(read_jsonl(journal / "00000.jsonl")) >= 3
+
+
+def kill_own_server() -> None:
+    """SIGKILL the api_server this process started, with its engine core (its process group)."""
+    servers = [p for p in psutil.Process().children() if "vllm.entrypoints.openai.api_server" in p.cmdline()]
+    assert len(servers) == 1, servers
+    os.killpg(os.getpgid(servers[0].pid), signal.SIGKILL)
+
+
+def test_owned_server_is_restarted_and_reproduces(endpoint_run, tiny_model, tmp_path):
+    block = OpenAIServerGenerator(
+        tiny_model, engine_kwargs=ENGINE_KWARGS, journal_dir=tmp_path / "journal", **OPTIONS
+    )
+    out = collect(block, documents(prompt_records(N)), kill_after=3, kill=kill_own_server)
+    stats = stats_of(block)
+    assert stats["engine_restarts"] == 1
+    assert sorted(d.id for d in out) == sorted(endpoint_run["out"])
+    # the same seed through another server, and through a restart, gives the same text
+    assert {d.id: d.text for d in out} == {i: d.text for i, d in endpoint_run["out"].items()}
+    assert not [p for p in psutil.Process().children(recursive=True) if "api_server" in " ".join(p.cmdline())]
