@@ -46,7 +46,12 @@ def main():
 @pipeline_options
 def run_cmd(pipeline, **kwargs):
     """Run a pipeline script (one that defines build(opts))."""
-    run_pipeline(load_build(pipeline), options_from(**kwargs))
+    from cosmo_blocks.slurm import SlurmPresetError
+
+    try:
+        run_pipeline(load_build(pipeline), options_from(**kwargs))
+    except SlurmPresetError as e:  # a configuration problem: the message says what to change
+        raise click.ClickException(str(e)) from None
 
 
 def pipeline_main(build):

@@ -181,7 +181,12 @@ def check_cluster(partitions: list[str], dry_run: bool) -> None:
             "--dry-run prints the sbatch script without submitting"
         )
     for partition in dict.fromkeys(partitions):
-        check_partition(partition)
+        try:
+            check_partition(partition)
+        except SlurmPresetError as e:
+            if not dry_run:
+                raise
+            logger.warning(f"{e} (dry run: printing the script anyway)")
 
 
 # ---------------------------------------------------------------------------------------------
