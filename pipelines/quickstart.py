@@ -9,13 +9,7 @@ Without a GPU it generates with a tiny random-weight stand-in model (and says so
 from pathlib import Path
 
 from cosmo_blocks.cli import pipeline_main
-from cosmo_blocks.filters import (
-    BoilerplateCleaner,
-    CodeExecutionFilter,
-    CompletenessFilter,
-    LengthFilter,
-    RepetitionFilter,
-)
+from cosmo_blocks.filters import quality_filters
 from cosmo_blocks.generation import VLLMGenerator
 from cosmo_blocks.prompts import PromptBuilder
 from cosmo_blocks.run import RunOptions
@@ -25,22 +19,13 @@ from cosmo_blocks.writers import CosmopediaJsonlWriter
 BUNDLED_SEEDS = str(Path(__file__).parent / "seeds" / "sample.jsonl")
 
 
-def rejects(opts: RunOptions, name: str) -> CosmopediaJsonlWriter:
-    # one writer per filter: a writer is closed when its filter's input ends
-    return CosmopediaJsonlWriter(f"{opts.output}/rejects/{name}", rejects=True)
-
-
 def build(opts: RunOptions) -> list:
     return [
         SeedReader(opts.seeds or BUNDLED_SEEDS, limit=opts.limit),
         TopicExtractor(),
         PromptBuilder(variants=2),  # 60 prompts from the 30 bundled seeds: every format appears
         VLLMGenerator(opts.resolve_model(), journal_dir=opts.journal_dir),
-        BoilerplateCleaner(),
-        LengthFilter(min_chars=500, min_tokens=None, exclusion_writer=rejects(opts, "length")),
-        CompletenessFilter(exclusion_writer=rejects(opts, "completeness")),
-        RepetitionFilter(exclusion_writer=rejects(opts, "repetition")),
-        CodeExecutionFilter(exclusion_writer=rejects(opts, "code")),
+        *quality_filters(f"{opts.output}/rejects"),
         CosmopediaJsonlWriter(f"{opts.output}/data"),
     ]
 

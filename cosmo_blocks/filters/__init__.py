@@ -1,6 +1,7 @@
 """Cleanup and quality filters for generated documents (issue 4): what Cosmopedia never checked."""
 
 from cosmo_blocks.filters.boilerplate import BoilerplateCleaner
+from cosmo_blocks.filters.chain import quality_filters
 from cosmo_blocks.filters.code_execution import CodeExecutionFilter
 from cosmo_blocks.filters.completeness import CompletenessFilter
 from cosmo_blocks.filters.length import LengthFilter
@@ -12,4 +13,5 @@ __all__ = [
     "CompletenessFilter",
     "LengthFilter",
     "RepetitionFilter",
+    "quality_filters",
 ]
