@@ -189,16 +189,16 @@ class _Task:
         return doc
 
     def close(self) -> None:
+        if self.progress.generated_docs:  # before the engine shuts down: its teardown is not generation
+            self.progress.report(self.in_flight())
+            self.stat("generation_seconds", value=round(self.progress.elapsed(), 1), unit="task")
+            self.stat("generated_tokens_per_second", value=round(self.progress.rate()), unit="task")
         try:
             if self.backend is not None:
                 self.backend.close()
         finally:
             if self.journal:
                 self.journal.close()
-        if self.progress.generated_docs:
-            self.progress.report(self.in_flight())
-            self.stat("generation_seconds", value=round(self.progress.elapsed(), 1), unit="task")
-            self.stat("generated_tokens_per_second", value=round(self.progress.rate()), unit="task")
 
 
 class Progress:
