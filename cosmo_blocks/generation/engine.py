@@ -60,9 +60,14 @@ def engine_defaults() -> dict:
 def start_engine(model: str, engine_kwargs: dict):
     vllm = import_vllm()
     from vllm.engine.arg_utils import EngineArgs
+    from vllm.usage.usage_lib import UsageContext
 
-    args = EngineArgs(model=model, **(engine_defaults() | engine_kwargs))
-    return vllm.LLMEngine.from_engine_args(args)
+    # like vllm.LLM: no per-token Prometheus stats in the front end (our progress line covers it)
+    defaults = engine_defaults() | {"disable_log_stats": True}
+    args = EngineArgs(model=model, **(defaults | engine_kwargs))
+    # a batch job: vllm.LLM's scheduler defaults (CPU: 256 seqs / 4096 batched tokens; H100: 1024 /
+    # 16384), not the engine-context ones (CPU: 2048 batched tokens), which cost ~25% throughput here
+    return vllm.LLMEngine.from_engine_args(args, usage_context=UsageContext.LLM_CLASS)
 
 
 def watch_engine(engine, interval: float = 0.2) -> threading.Event:

@@ -66,8 +66,13 @@ class VLLMGenerator(GenerationBlock):
 
     def params(self, doc_id: str):
         from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
 
-        return SamplingParams(**self.sampling, seed=self.request_seed(doc_id))
+        # FINAL_ONLY, like vllm.LLM: no per-token RequestOutput objects in the front end, whose CPU
+        # time the engine core needs on a small machine
+        return SamplingParams(
+            **self.sampling, seed=self.request_seed(doc_id), output_kind=RequestOutputKind.FINAL_ONLY
+        )
 
 
 def request_errors() -> tuple:
