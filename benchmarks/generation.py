@@ -51,7 +51,10 @@ CONTENDERS = ["vllm-chat", "vllm-chat-no-prefix", "vllm-chat-extract-1st", "ours
 
 
 def sampling(tokens: int) -> dict:
-    return {"temperature": 0.8, "top_p": 0.95, "max_tokens": tokens, "ignore_eos": True}
+    """The block's default preset (0.8 / 0.95 / repetition_penalty 1.1), fixed length, for every contender."""
+    from cosmo_blocks.generation.sampling import resolve_sampling
+
+    return resolve_sampling({"max_tokens": tokens, "ignore_eos": True})
 
 
 # --------------------------------------------------------------------------- prompts
