@@ -18,6 +18,13 @@ from datatrove.utils.logging import logger
 from cosmo_blocks.generation import engine as eng
 from cosmo_blocks.generation.base import GenerationBlock
 from cosmo_blocks.generation.server_process import VLLMServerProcess
+from cosmo_blocks.generation.vllm_generator import check_sampling
+
+
+def _has_vllm() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
 
 
 class ServerUnavailable(RuntimeError):
@@ -63,6 +70,8 @@ class OpenAIServerGenerator(GenerationBlock):
         super().__init__(model, sampling, journal_dir, seed, max_in_flight, progress_interval)
         if endpoint is None:
             eng.check_model(model)
+        if endpoint is None or _has_vllm():  # a client without vllm leaves the check to the server
+            check_sampling(self.sampling)
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.engine_kwargs = dict(engine_kwargs or {})
         self.max_retries = max_retries

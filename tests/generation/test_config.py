@@ -27,6 +27,8 @@ def test_model_folder_without_config(tmp_path):
 def test_invalid_sampling_fails_at_construction(tiny_model, sampling, match):
     with pytest.raises(ValueError, match=match):
         VLLMGenerator(model=tiny_model, sampling=sampling)
+    with pytest.raises(ValueError, match=match):
+        OpenAIServerGenerator(model=tiny_model, endpoint="http://127.0.0.1:1", sampling=sampling)
 
 
 def test_unknown_preset():
