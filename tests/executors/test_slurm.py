@@ -6,10 +6,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import HERE, MAX_ARRAY_SIZE, cosmo, queue_empty, wait_for
 
 from cosmo_blocks.run import RunOptions, run_pipeline
 from cosmo_blocks.slurm import SlurmPresetError
+from tests.executors.conftest import HERE, MAX_ARRAY_SIZE, cosmo, queue_empty, wait_for
 
 REPO = HERE.parents[1]
 QUICKSTART = str(REPO / "pipelines" / "quickstart.py")

@@ -1,16 +1,9 @@
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-# The repo root on sys.path when cosmo_blocks is not installed (pytest inserts only this folder).
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from datatrove.data import Document  # noqa: E402
+from datatrove.data import Document
 
 DOCS = Path(__file__).parent / "data" / "docs"
 

@@ -3,7 +3,6 @@
 import copy
 
 import pytest
-from conftest import load_labelled
 
 from cosmo_blocks import keys
 from cosmo_blocks.filters import (
@@ -13,6 +12,7 @@ from cosmo_blocks.filters import (
     LengthFilter,
     RepetitionFilter,
 )
+from tests.filters.conftest import load_labelled
 
 LABELLED = load_labelled()
 IDS = [name for name, _, _ in LABELLED]

@@ -1,21 +1,7 @@
-"""Fixtures for generation tests (helpers live in gen_helpers.py).
-
-This conftest re-exports the root conftest's plain helpers: pytest registers the last imported
-conftest as the module `conftest`, and tests elsewhere do `from conftest import read_jsonl, ...`.
-"""
+"""Fixtures for generation tests (helpers live in gen_helpers.py)."""
 
 import pytest
 from datatrove.utils.logging import logger
-from gen_helpers import (  # noqa: F401  (re-exported for `from conftest import ...` elsewhere)
-    ENGINE_KWARGS,
-    REPO,
-    SAMPLE_SEEDS,
-    read_jsonl,
-    run_cli,
-    run_steps,
-    stats_of,
-    write_jsonl,
-)
 
 
 @pytest.fixture

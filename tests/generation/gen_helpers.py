@@ -1,34 +1,17 @@
-"""Helpers for generation tests: prompts, documents, real engine kills, the root conftest's helpers.
-
-Test modules import from here, not from `conftest`: pytest keeps only the last imported
-`conftest` module under that name, so `from conftest import ...` is ambiguous with several.
-"""
-
-import importlib.util
-from pathlib import Path
+"""Helpers for generation tests: prompts, documents, real engine kills, and the root helpers."""
 
 import psutil
 from datatrove.data import Document
 
-
-def _root_conftest():
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("cosmo_tests_root_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_root = _root_conftest()
-ENGINE_KWARGS = _root.ENGINE_KWARGS
-REPO = _root.REPO
-SAMPLE_SEEDS = _root.SAMPLE_SEEDS
-read_jsonl, write_jsonl, run_steps, stats_of, run_cli = (
-    _root.read_jsonl,
-    _root.write_jsonl,
-    _root.run_steps,
-    _root.stats_of,
-    _root.run_cli,
+from tests.conftest import (  # noqa: F401  (re-exported: generation tests import helpers from here)
+    ENGINE_KWARGS,
+    REPO,
+    SAMPLE_SEEDS,
+    read_jsonl,
+    run_cli,
+    run_steps,
+    stats_of,
+    write_jsonl,
 )
 
 INSTRUCTION = (

@@ -15,7 +15,8 @@ from pathlib import Path
 import orjson
 import psutil
 import pytest
-from gen_helpers import ENGINE_KWARGS, prompt_records, read_jsonl, write_jsonl
+
+from tests.generation.gen_helpers import ENGINE_KWARGS, prompt_records, read_jsonl, write_jsonl
 
 pytestmark = pytest.mark.engine
 

@@ -6,11 +6,11 @@ import signal
 import psutil
 import pytest
 from datatrove.data import Document
-from gen_helpers import ENGINE_KWARGS, documents, prompt_records, read_jsonl, stats_of
 
 from cosmo_blocks import keys
 from cosmo_blocks.generation.server import OpenAIServerGenerator
 from cosmo_blocks.generation.server_process import VLLMServerProcess
+from tests.generation.gen_helpers import ENGINE_KWARGS, documents, prompt_records, read_jsonl, stats_of
 
 pytestmark = pytest.mark.engine
 

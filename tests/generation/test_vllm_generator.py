@@ -8,12 +8,19 @@ import shutil
 
 import pytest
 from datatrove.data import Document
-from gen_helpers import ENGINE_KWARGS, documents, kill_engine_processes, prompt_records, read_jsonl, stats_of
 
 from cosmo_blocks import keys
 from cosmo_blocks.generation import VLLMGenerator
 from cosmo_blocks.prompts import PromptBuilder
 from cosmo_blocks.seeds import TopicExtractor
+from tests.generation.gen_helpers import (
+    ENGINE_KWARGS,
+    documents,
+    kill_engine_processes,
+    prompt_records,
+    read_jsonl,
+    stats_of,
+)
 
 pytestmark = pytest.mark.engine
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import read_jsonl, run_cli
 
 from cosmo_blocks.keys import OUTPUT_COLUMNS
+from tests.conftest import read_jsonl, run_cli
 
 pytestmark = pytest.mark.engine
 FORMATS = {"textbook", "blog_post", "story", "wikihow", "forum_qa"}

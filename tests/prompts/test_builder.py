@@ -4,11 +4,11 @@ import shutil
 from collections import Counter
 
 import pytest
-from conftest import REPO, run_cli, run_steps, stats_of
 
 from cosmo_blocks import keys
 from cosmo_blocks.prompts import PromptBuilder, TemplateError, load_catalog
 from cosmo_blocks.seeds import SeedReader, TopicExtractor
+from tests.conftest import REPO, run_cli, run_steps, stats_of
 
 
 def build(seeds, **kwargs):
@@ -54,7 +54,7 @@ def test_metadata_and_instruction_before_extract(sample_seeds):
 
 
 def test_mix_shares_are_followed_on_many_seeds(tmp_path):
-    from conftest import write_jsonl
+    from tests.conftest import write_jsonl
 
     seeds = write_jsonl(tmp_path / "s.jsonl", [{"id": f"x{i}", "text": f"Seed {i}."} for i in range(4000)])
     docs, _ = build(seeds)

@@ -5,10 +5,10 @@ import gzip
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_steps, stats_of, write_jsonl
 
 from cosmo_blocks import keys
 from cosmo_blocks.seeds import SeedReader
+from tests.conftest import run_steps, stats_of, write_jsonl
 
 
 def good(i: int) -> dict:

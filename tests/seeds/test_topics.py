@@ -1,8 +1,7 @@
-from conftest import run_steps, stats_of, write_jsonl
-
 from cosmo_blocks import keys
 from cosmo_blocks.seeds import SeedReader, TopicExtractor
 from cosmo_blocks.seeds.topics import cut_at_sentence, guess_topic
+from tests.conftest import run_steps, stats_of, write_jsonl
 
 
 def test_topic_prefers_title_then_heading_then_first_sentence(tmp_path):
