@@ -88,21 +88,24 @@ def stage_tasks(folder: Path, record: dict) -> int:
         return 0
 
 
-def log_tail(path: Path, lines: int = 15) -> str:
+def _read_end(path: Path, max_bytes: int) -> str:
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 16384))
-            text = f.read().decode("utf-8", errors="replace")
+            f.seek(max(0, f.tell() - max_bytes))
+            return f.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    return "\n".join(_read_end(path, 16384).splitlines()[-lines:])
 
 
 def _log_has_error(path: Path) -> bool:
-    return "| ERROR " in log_tail(path, lines=400) or "Traceback (most recent call last)" in log_tail(
-        path, 400
-    )
+    # loguru's exception report prints every frame's variables: the ERROR line can be far from the end
+    end = _read_end(path, 1 << 20)
+    return "| ERROR " in end or "Traceback (most recent call last)" in end
 
 
 def first_timestamp(path: Path) -> float | None:

@@ -40,7 +40,10 @@ def journal_ids(path: Path) -> list[str]:
 
 def start_task(model: str, prompts: Path, out: Path, order_seed: int) -> subprocess.Popen:
     command = [sys.executable, str(TASK), "--prompts", str(prompts), "--model", model, "--out", str(out)]
-    command += ["--order-seed", str(order_seed), "--engine-kwargs", orjson.dumps(ENGINE_KWARGS).decode()]
+    # a few dozen requests at a time: completions stream in, so kills land mid-run (with all 150 in
+    # one batch they finish together and the journal jumps from 0 to 150)
+    engine_kwargs = ENGINE_KWARGS | {"max_num_seqs": 32}
+    command += ["--order-seed", str(order_seed), "--engine-kwargs", orjson.dumps(engine_kwargs).decode()]
     log = open(out / f"run{order_seed}.log", "wb")  # noqa: SIM115  (the child writes it)
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -96,6 +99,7 @@ def test_rerun_completes(killed_and_rerun):
     assert killed_and_rerun["journaled"] == sorted(set(killed_and_rerun["journaled"])), (
         "no progress between kills"
     )
+    assert killed_and_rerun["journaled"][-1] < N, "the last kill came after everything was generated"
 
 
 def test_every_prompt_exactly_once_in_the_output(killed_and_rerun):
@@ -111,4 +115,4 @@ def test_nothing_journaled_is_generated_again(killed_and_rerun):
     assert len(ids) == len(set(ids)) == N
     stats = killed_and_rerun["stats"]
     assert stats["resumed_from_journal"] == killed_and_rerun["journaled"][-1]
-    assert stats["generated"] == N - killed_and_rerun["journaled"][-1]
+    assert stats.get("generated", 0) == N - killed_and_rerun["journaled"][-1]
