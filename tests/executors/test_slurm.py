@@ -38,7 +38,7 @@ def journal_lines(logdir: Path, rank: int) -> int:
     return path.read_bytes().count(b"\n") if path.is_file() else 0
 
 
-def test_preset_errors_before_submission(slurm_cluster, tmp_path, monkeypatch):
+def test_preset_errors_before_submission(slurm_cluster, tmp_path):
     typo = tmp_path / "slurm-typo.toml"
     typo.write_text('executor = "slurm"\npartition = "debug"\ntime = "1:00"\ngpus_per_tsak = 2\n')
     with pytest.raises(ValueError, match="unknown key 'gpus_per_tsak'.*did you mean 'gpus_per_task'"):
@@ -50,9 +50,14 @@ def test_preset_errors_before_submission(slurm_cluster, tmp_path, monkeypatch):
     opts = RunOptions(executor="slurm-local", output=str(tmp_path / "o"), partition="nosuch")
     with pytest.raises(SlurmPresetError, match="partition 'nosuch' does not exist.*debug"):
         run_pipeline(build, opts)
-    monkeypatch.setenv("PATH", "/nonexistent")
+    assert not (tmp_path / "o" / "logs" / "cosmo_run.json").exists()
+
+
+def test_missing_sbatch_fails_before_submission(tmp_path, monkeypatch):
+    # a machine without SLURM's client for real: nothing named sbatch on PATH (no fake of SLURM)
+    monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SlurmPresetError, match="sbatch not found"):
-        run_pipeline(build, RunOptions(executor="slurm-local", output=str(tmp_path / "o")))
+        run_pipeline(lambda opts: [], RunOptions(executor="slurm-local", output=str(tmp_path / "o")))
     assert not (tmp_path / "o" / "logs" / "cosmo_run.json").exists()
 
 
