@@ -53,11 +53,15 @@ def test_preset_errors_before_submission(slurm_cluster, tmp_path):
     assert not (tmp_path / "o" / "logs" / "cosmo_run.json").exists()
 
 
-def test_missing_sbatch_fails_before_submission(tmp_path, monkeypatch):
-    # a machine without SLURM's client for real: nothing named sbatch on PATH (no fake of SLURM)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(SlurmPresetError, match="sbatch not found"):
-        run_pipeline(lambda opts: [], RunOptions(executor="slurm-local", output=str(tmp_path / "o")))
+def test_missing_sbatch_fails_before_submission(tmp_path):
+    # `cosmo run` on a machine without SLURM's client, for real: nothing named sbatch on its PATH
+    res = cosmo(
+        "run", str(HERE / "many_tasks.py"), "--executor", "slurm-local", "--seeds", SAMPLE,
+        "--output", str(tmp_path / "o"), env={"PATH": str(tmp_path)},
+    )  # fmt: skip
+    assert res.returncode != 0
+    assert "sbatch not found" in res.stderr + res.stdout
+    assert "Traceback" not in res.stderr
     assert not (tmp_path / "o" / "logs" / "cosmo_run.json").exists()
 
 
