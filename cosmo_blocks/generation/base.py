@@ -83,6 +83,25 @@ class GenerationBlock(PipelineStep):
             task.close()
 
 
+def count_restart(
+    block: PipelineStep,
+    what: str,
+    restarts: int,
+    limit: int,
+    error: Exception,
+    in_flight: int,
+    detail: str = "",
+) -> None:
+    """Count a backend restart, or give up past `limit`, saying that the journal keeps what finished."""
+    block.stat_update("engine_restarts")
+    if restarts > limit:
+        raise RuntimeError(
+            f"{what} died {restarts} times (last error: {error!r}); giving up with {in_flight} requests in "
+            f"flight.{detail} Finished generations are in the journal and a rerun of this task resumes from there."
+        ) from error
+    logger.warning(f"{what} died ({error!r}); restart {restarts}/{limit}, resubmitting {in_flight} requests")
+
+
 class _Task:
     """One task's pass over its documents: resume, feed, collect, journal, count."""
 

@@ -13,10 +13,9 @@ import threading
 
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
-from datatrove.utils.logging import logger
 
 from cosmo_blocks.generation import engine as eng
-from cosmo_blocks.generation.base import GenerationBlock
+from cosmo_blocks.generation.base import GenerationBlock, count_restart
 from cosmo_blocks.generation.server_process import VLLMServerProcess
 from cosmo_blocks.generation.vllm_generator import check_sampling
 
@@ -198,17 +197,9 @@ class ServerBackend:
     def restart(self, error: Exception) -> None:
         """Our own server died: start a new one and resubmit everything in flight."""
         self.restarts += 1
-        self.block.stat_update("engine_restarts")
-        if self.restarts > self.block.max_server_restarts:
-            raise RuntimeError(
-                f"vLLM server died {self.restarts} times (last: {error}); giving up. Its log: "
-                f"{self.server.log_path}\n{self.server.log_tail()}\nFinished generations are in the "
-                "journal and a rerun of this task resumes from there."
-            ) from error
-        logger.warning(
-            f"vLLM server died ({error}); restart {self.restarts}/{self.block.max_server_restarts}, "
-            f"resubmitting {len(self.requests)} requests"
-        )
+        log = f" Its log: {self.server.log_path}\n{self.server.log_tail()}\n"
+        limit = self.block.max_server_restarts
+        count_restart(self.block, "vLLM server", self.restarts, limit, error, len(self.requests), log)
         pending = list(self.requests.values())
         for _doc, _prompt, future, _ticket in pending:
             future.cancel()

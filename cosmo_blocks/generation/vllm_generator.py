@@ -8,7 +8,7 @@ from datatrove.io import DataFolderLike
 from datatrove.utils.logging import logger
 
 from cosmo_blocks.generation import engine as eng
-from cosmo_blocks.generation.base import GenerationBlock
+from cosmo_blocks.generation.base import GenerationBlock, count_restart
 
 
 class VLLMGenerator(GenerationBlock):
@@ -159,17 +159,8 @@ class EngineBackend:
     def restart(self, error: Exception) -> None:
         """The engine died (its process killed, out of memory): start a new one, resubmit in-flight work."""
         self.restarts += 1
-        self.block.stat_update("engine_restarts")
-        if self.restarts > self.block.max_engine_restarts:
-            raise RuntimeError(
-                f"vLLM engine died {self.restarts} times (last error: {error!r}); giving up with "
-                f"{len(self.requests)} requests in flight. Finished generations are in the journal "
-                f"and a rerun of this task resumes from there."
-            ) from error
-        logger.warning(
-            f"vLLM engine died ({error!r}); restart {self.restarts}/{self.block.max_engine_restarts}, "
-            f"resubmitting {len(self.requests)} requests"
-        )
+        limit = self.block.max_engine_restarts
+        count_restart(self.block, "vLLM engine", self.restarts, limit, error, len(self.requests))
         self.shutdown()
         self.start()
         pending = list(self.requests.values())
