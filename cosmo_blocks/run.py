@@ -65,9 +65,9 @@ class RunOptions:
             return self.model
         if eng.gpu_available():
             return eng.DEFAULT_MODEL
-        if not (TINY_MODEL_DIR / "config.json").is_file():
-            from cosmo_blocks.generation import build_tiny_model
+        from cosmo_blocks.generation.tiny_model import build_tiny_model, is_current_tiny_model
 
+        if not is_current_tiny_model(TINY_MODEL_DIR):
             build_tiny_model(TINY_MODEL_DIR)
         logger.warning(
             "\n" + "!" * 78 + "\n!! No GPU found: generating with the TINY random-weight stand-in model at\n"

@@ -31,6 +31,16 @@ _CORPUS = [
 ]
 
 
+# bump when the weights or tokenizer built here change, so cached copies are rebuilt
+TINY_MODEL_VERSION = "2"
+VERSION_FILE = "cosmo_tiny_model_version"
+
+
+def is_current_tiny_model(path: str | Path) -> bool:
+    marker = Path(path) / VERSION_FILE
+    return marker.is_file() and marker.read_text().strip() == TINY_MODEL_VERSION
+
+
 def build_tiny_model(path: str | Path, seed: int = 0, vocab_size: int = 512) -> Path:
     """Write a loadable tiny Mixtral (config, bf16 weights, tokenizer, chat template) to `path`."""
     import torch
@@ -73,6 +83,7 @@ def build_tiny_model(path: str | Path, seed: int = 0, vocab_size: int = 512) -> 
     model = MixtralForCausalLM(config)
     _stop_after_periods(model, fast.convert_tokens_to_ids("."), fast.eos_token_id)
     model.to(torch.bfloat16).save_pretrained(path)
+    (path / VERSION_FILE).write_text(TINY_MODEL_VERSION)
     return path
 
 

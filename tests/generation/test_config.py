@@ -69,3 +69,13 @@ def test_server_refusals_become_counted_skips():
     too_long = _Response(400, '{"error": {"message": "This model\'s maximum context length is 4096 tokens"}}')
     assert parse_response(too_long)["skip"] == "prompt_too_long"
     assert parse_response(_Response(400, "bad top_p"))["skip"] == "invalid_request"
+
+
+def test_tiny_model_cache_is_rebuilt_when_its_version_changes(tmp_path):
+    from cosmo_blocks.generation.tiny_model import VERSION_FILE, build_tiny_model, is_current_tiny_model
+
+    assert not is_current_tiny_model(tmp_path / "tiny")
+    path = build_tiny_model(tmp_path / "tiny")
+    assert is_current_tiny_model(path)
+    (path / VERSION_FILE).write_text("0")  # a copy cached by an older cosmo-blocks
+    assert not is_current_tiny_model(path)
