@@ -76,11 +76,13 @@ class SeedReader(BaseDiskReader):
             yield doc
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
-        records = _parquet_records if filepath.endswith(PARQUET_SUFFIXES) else _jsonl_records
-        for index, record in records(self.data_folder, filepath):
+        is_parquet = filepath.endswith(PARQUET_SUFFIXES)
+        records, parse = (_parquet_records, _as_is) if is_parquet else (_jsonl_lines, _parse_jsonl_line)
+        for index, raw in records(self.data_folder, filepath):
             if not self._is_mine():
-                continue
+                continue  # before parsing: with record sharding, each task parses only its own lines
             self.stat_update("records_read")
+            record = parse(raw)
             if isinstance(record, str):  # a reason the record could not be parsed
                 self._skip(record, filepath, index)
                 continue
@@ -125,23 +127,29 @@ def _split_file_path(data_folder: DataFolderLike, glob_pattern: str | None):
     return data_folder, glob_pattern
 
 
-def _jsonl_records(folder, filepath: str):
-    """Yield (index, dict) or (index, reason) per line; a bad line never ends the file."""
+def _jsonl_lines(folder, filepath: str):
+    """Yield (index, raw line) for every non-blank line."""
     with folder.open(filepath, "rb", compression="infer") as f:
         for index, raw in enumerate(f):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield index, "invalid_utf8"
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                yield index, "malformed_json"
-                continue
-            yield index, record if isinstance(record, dict) else "not_an_object"
+            if raw.strip():
+                yield index, raw
+
+
+def _parse_jsonl_line(raw: bytes) -> dict | str:
+    """The record, or the reason it cannot be read; a bad line never ends the file."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid_utf8"
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return "malformed_json"
+    return record if isinstance(record, dict) else "not_an_object"
+
+
+def _as_is(record):
+    return record
 
 
 def _parquet_records(folder, filepath: str):
