@@ -102,7 +102,6 @@ def test_one_file_many_tasks_shards_by_record(tmp_path):
     assert set().union(*shards) == {f"s{i}" for i in range(100)}
 
 
-
 def test_record_sharding_parses_only_the_tasks_own_lines(tmp_path, monkeypatch):
     """With record sharding a task parses only its own lines, not the whole file (a spy counts parses)."""
     from cosmo_blocks.seeds import reader
@@ -114,6 +113,7 @@ def test_record_sharding_parses_only_the_tasks_own_lines(tmp_path, monkeypatch):
     docs = run_steps([SeedReader(str(path))], 3, 10)
     assert [d.id for d in docs] == [f"s{i}" for i in range(3, 100, 10)]
     assert len(parsed) == 10
+
 
 def test_many_files_shard_by_file(tmp_path):
     for i in range(4):
