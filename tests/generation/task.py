@@ -1,13 +1,15 @@
 """One generation task under datatrove's LocalPipelineExecutor, run as a subprocess by the tests.
 
-    python tests/generation/task.py --prompts P.jsonl --model TINY --out DIR [--order-seed N]
+    python tests/generation/task.py --prompts P.jsonl --model TINY --out DIR [--order-seed N] [--stop-after N]
 
 Reads {"id", "prompt"} records in an order shuffled by --order-seed (a rerun may see them in any
 order), generates with VLLMGenerator journaling to DIR/logs/journal, writes DIR/data/00000.jsonl.
 """
 
 import argparse
+import os
 import random
+import signal
 
 import orjson
 from datatrove.data import Document
@@ -28,12 +30,25 @@ def prompts_reader(path: str, order_seed: int):
     return read
 
 
+def freeze_after(n: int):
+    """SIGSTOP this process once n documents came out of the generator, for the test to kill it there."""
+
+    def step(data, rank: int = 0, world_size: int = 1):
+        for count, doc in enumerate(data, 1):
+            if count == n:
+                os.kill(os.getpid(), signal.SIGSTOP)
+            yield doc
+
+    return step
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--prompts", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--order-seed", type=int, default=0)
+    parser.add_argument("--stop-after", type=int, default=0, help="freeze after N documents (0: never)")
     parser.add_argument("--sampling", default='{"max_tokens": 256}')
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--engine-kwargs", default='{"gpu_memory_utilization": 0.05, "max_model_len": 4096}')
@@ -49,6 +64,7 @@ def main():
     steps = [
         prompts_reader(args.prompts, args.order_seed),
         generator,
+        *([freeze_after(args.stop_after)] if args.stop_after else []),
         JsonlWriter(f"{args.out}/data", compression=None),
     ]
     LocalPipelineExecutor(steps, tasks=1, workers=1, logging_dir=f"{args.out}/logs").run()
