@@ -84,7 +84,13 @@ def test_syntax_errors_are_not_runtime_errors(sandbox):
 
 
 # -- resources ------------------------------------------------------------------------------------
-def test_fork_storm_is_capped_by_nproc(sandbox):
+@pytest.mark.parametrize("drop_root_with", ["setpriv", "subprocess"])
+def test_fork_storm_is_capped_by_nproc(bwrap_available, drop_root_with):
+    """RLIMIT_NPROC binds only an unprivileged host uid (as root this storm reached 200 forks), so both
+    ways of leaving root must work: setpriv (the default) and subprocess's user= (without setpriv)."""
+    sandbox = Sandbox(SandboxLimits(timeout=20.0, **LIMITS))
+    if drop_root_with == "subprocess":
+        sandbox.setpriv = None
     code = (
         "import os, time\nn = 0\n"
         "while True:\n"
