@@ -137,6 +137,35 @@ def test_cancelled_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path
     assert len(ids) == 60 and len(set(ids)) == 60  # 30 seeds x 2 variants, each exactly once
 
 
+def test_requeued_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path):
+    """What preemption with `requeue = true` does: SLURM kills the running task and queues it again."""
+    out = tmp_path / "requeue"
+    logdir = out / "logs"
+    args = ["run", QUICKSTART, "--executor", "slurm-local", "--tasks", "2", "--model", tiny_model]
+    res = cosmo(*args, "--output", str(out), "--set", "requeue=true")
+    assert res.returncode == 0, res.stderr
+    (job,) = job_ids(logdir)
+    wait_for(lambda: journal_lines(logdir, 1) >= 1, 300, "rank 1's first journaled generation", 0.05)
+    subprocess.run(["scontrol", "requeue", f"{job}_1"], check=True)
+    at_requeue = journal_lines(logdir, 1)
+    # SLURM holds a requeued job back for about two minutes (BeginTime); an admin may release it at once
+    wait_for(lambda: release_now(f"{job}_1"), 60, "the requeued task to be released")
+    wait_for(lambda: queue_empty([job]), 300, "the requeued array to end")
+
+    assert completions(logdir) == 2
+    assert at_requeue < 30, "rank 1 finished before it could be requeued"
+    rank1 = json.loads((logdir / "stats" / "00001.json").read_text())
+    generation = next(step["stats"] for step in rank1 if "vLLM" in step["name"])
+    assert generation.get("resumed_from_journal", 0) >= at_requeue  # nothing journaled generated again
+    docs = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
+    ids = [d["id"] for d in docs]
+    assert len(ids) == 60 and len(set(ids)) == 60  # 30 seeds x 2 variants, each exactly once
+
+
+def release_now(job: str) -> bool:
+    return subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"]).returncode == 0
+
+
 def test_more_than_1000_tasks_split_over_arrays(slurm_cluster, tmp_path):
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(
