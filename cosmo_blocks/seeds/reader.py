@@ -6,7 +6,13 @@ changes a synthetic-data run needs:
 - a bad record is a counted skip (`skipped_<reason>`), never the end of the file:
   datatrove's JsonlReader stops reading a file at the first invalid UTF-8 byte;
 - with fewer files than tasks, records are sharded instead of files, so 100 tasks
-  over one seed file all get work.
+  over one seed file all get work. An uncompressed jsonl file is split into byte
+  ranges, so each task reads only its own share of it (a line belongs to the range
+  it starts in); compressed and parquet files are read whole and their records dealt
+  out round-robin.
+
+A seed without an `id` is named by where it is: `file@<byte offset of its line>` for
+jsonl (stable whatever the number of tasks), `file#<row>` for parquet.
 """
 
 import orjson
@@ -19,6 +25,7 @@ from cosmo_blocks import keys
 from cosmo_blocks.seeds.sources import SOURCES, get_adapter
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".ndjson")
+SEEKABLE_SUFFIXES = (".jsonl", ".json", ".ndjson")  # uncompressed: byte ranges can be read directly
 PARQUET_SUFFIXES = (".parquet",)
 
 
@@ -76,40 +83,54 @@ class SeedReader(BaseDiskReader):
             yield doc
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
-        is_parquet = filepath.endswith(PARQUET_SUFFIXES)
-        records, parse = (_parquet_records, _as_is) if is_parquet else (_jsonl_lines, _parse_jsonl_line)
-        for index, raw in records(self.data_folder, filepath):
-            if not self._is_mine():
-                continue  # before parsing: with record sharding, each task parses only its own lines
+        for where, record in self._records(filepath):
             self.stat_update("records_read")
-            record = parse(raw)
             if isinstance(record, str):  # a reason the record could not be parsed
-                self._skip(record, filepath, index)
+                self._skip(record, where)
                 continue
-            doc = self._to_document(record, filepath, index)
+            doc = self._to_document(record, where)
             if doc is not None:
                 yield doc
+
+    def _records(self, filepath: str):
+        """(where, record or the reason it cannot be read) for this task's records of one file."""
+        if filepath.endswith(PARQUET_SUFFIXES):
+            for row, record in _parquet_records(self.data_folder, filepath):
+                if self._is_mine():
+                    yield f"{filepath}#{row}", record
+            return
+        byte_range = self._byte_range(filepath)
+        for offset, raw in _jsonl_lines(self.data_folder, filepath, byte_range):
+            if byte_range or self._is_mine():  # before parsing: a task parses only its own lines
+                yield f"{filepath}@{offset}", _parse_jsonl_line(raw)
+
+    def _byte_range(self, filepath: str) -> tuple[int, int] | None:
+        if self._record_shard is None or not filepath.endswith(SEEKABLE_SUFFIXES):
+            return None
+        rank, world_size = self._record_shard
+        size = self.data_folder.size(filepath)
+        return size * rank // world_size, size * (rank + 1) // world_size
 
     def _is_mine(self) -> bool:
         index, self._record_index = self._record_index, self._record_index + 1
         return self._record_shard is None or index % self._record_shard[1] == self._record_shard[0]
 
-    def _skip(self, reason: str, filepath: str, index: int):
+    def _skip(self, reason: str, where: str):
         self.stat_update(f"skipped_{reason}")
-        logger.warning(f"skipped seed {filepath}#{index}: {reason}")
+        logger.warning(f"skipped seed {where}: {reason}")
 
-    def _to_document(self, record: dict, filepath: str, index: int) -> Document | None:
+    def _to_document(self, record: dict, where: str) -> Document | None:
         source = record.get("source") if self.source == "auto" else self.source
         source = source if source in SOURCES else "generic"
         seed = get_adapter(source)(record)
         text = seed.get("text")
         if not isinstance(text, str):
-            self._skip("no_text", filepath, index)
+            self._skip("no_text", where)
             return None
         if not text.strip():
-            self._skip("empty_text", filepath, index)
+            self._skip("empty_text", where)
             return None
-        seed_id = str(seed["id"]) if seed.get("id") not in (None, "") else f"{filepath}#{index}"
+        seed_id = str(seed["id"]) if seed.get("id") not in (None, "") else where
         metadata = {keys.SEED_ID: seed_id, keys.SEED_DATA: source}
         for key in (keys.TITLE, keys.URL):
             if seed.get(key):
@@ -127,12 +148,22 @@ def _split_file_path(data_folder: DataFolderLike, glob_pattern: str | None):
     return data_folder, glob_pattern
 
 
-def _jsonl_lines(folder, filepath: str):
-    """Yield (index, raw line) for every non-blank line."""
-    with folder.open(filepath, "rb", compression="infer") as f:
-        for index, raw in enumerate(f):
+def _jsonl_lines(folder, filepath: str, byte_range: tuple[int, int] | None = None):
+    """Yield (byte offset, raw line) for every non-blank line; with `byte_range` (start, end) of an
+    uncompressed file, only the lines that start inside it, reading little more than the range."""
+    start, end = byte_range or (0, None)
+    with folder.open(filepath, "rb", compression=None if byte_range else "infer") as f:
+        offset = start
+        if start:
+            f.seek(start - 1)
+            offset += len(f.readline()) - 1  # the rest of a line that started before the range
+        while end is None or offset < end:
+            raw = f.readline()
+            if not raw:
+                break
             if raw.strip():
-                yield index, raw
+                yield offset, raw
+            offset += len(raw)
 
 
 def _parse_jsonl_line(raw: bytes) -> dict | str:
@@ -146,10 +177,6 @@ def _parse_jsonl_line(raw: bytes) -> dict | str:
     except orjson.JSONDecodeError:
         return "malformed_json"
     return record if isinstance(record, dict) else "not_an_object"
-
-
-def _as_is(record):
-    return record
 
 
 def _parquet_records(folder, filepath: str):

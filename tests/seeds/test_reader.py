@@ -2,6 +2,7 @@
 
 import gzip
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -82,8 +83,9 @@ def test_source_adapters(tmp_path):
     assert docs[2].text == "Intro.\n\nBody." and meta[2][keys.TITLE] == "Free will"
     assert meta[3][keys.TITLE] == "Fractions" and meta[3][keys.URL] == "https://m/x"
     assert keys.TITLE not in meta[4]
-    # records without an id get a stable one from file and position
-    assert docs[5].id == "mixed.jsonl#5"
+    # records without an id are named by file and the byte offset of their line
+    offset = path.read_bytes().index(b'{"source":"something-else"')
+    assert docs[5].id == f"mixed.jsonl@{offset}"
 
 
 def test_parquet_and_gzip(tmp_path):
@@ -102,8 +104,8 @@ def test_one_file_many_tasks_shards_by_record(tmp_path):
     assert set().union(*shards) == {f"s{i}" for i in range(100)}
 
 
-def test_record_sharding_parses_only_the_tasks_own_lines(tmp_path, monkeypatch):
-    """With record sharding a task parses only its own lines, not the whole file (a spy counts parses)."""
+def test_record_sharding_reads_and_parses_only_the_tasks_byte_range(tmp_path, monkeypatch):
+    """A task of 10 over one jsonl file parses only the lines of its tenth of the bytes (a spy counts)."""
     from cosmo_blocks.seeds import reader
 
     path = write_jsonl(tmp_path / "one.jsonl", [good(i) for i in range(100)])
@@ -111,8 +113,56 @@ def test_record_sharding_parses_only_the_tasks_own_lines(tmp_path, monkeypatch):
     real_parse = reader._parse_jsonl_line
     monkeypatch.setattr(reader, "_parse_jsonl_line", lambda raw: parsed.append(raw) or real_parse(raw))
     docs = run_steps([SeedReader(str(path))], 3, 10)
-    assert [d.id for d in docs] == [f"s{i}" for i in range(3, 100, 10)]
-    assert len(parsed) == 10
+    numbers = [int(d.id[1:]) for d in docs]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # one contiguous stretch
+    assert 8 <= len(docs) <= 12 and 25 <= numbers[0] <= 35
+    assert len(parsed) == len(docs)
+
+
+@pytest.mark.parametrize("world_size", [2, 3, 7, 16, 40, 150])
+def test_byte_ranges_lose_and_repeat_no_line(tmp_path, world_size):
+    """Lines of very different lengths, blank lines, bad lines and no final newline: every task count
+    gives each line to exactly one task."""
+    lines = []
+    for i in range(60):
+        lines.append(good(i) | {"text": "word " * (1 + (i * 37) % 90)})
+        if i % 9 == 0:
+            lines.append(b"")  # a blank line
+        if i % 13 == 0:
+            lines.append(b"{not json")
+    path = write_jsonl(tmp_path / "one.jsonl", lines)
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))  # the last line without its newline
+    ids, malformed = [], 0
+    for rank in range(world_size):
+        reader = SeedReader(str(path))
+        ids += [d.id for d in run_steps([reader], rank, world_size)]
+        malformed += stats_of(reader).get("skipped_malformed_json", 0)
+    assert sorted(ids) == sorted(f"s{i}" for i in range(60))
+    assert malformed == 5
+
+
+def test_every_split_point_gives_each_line_to_exactly_one_range(tmp_path):
+    """Exhaustive over a small file: cut it at every byte (line starts, newlines, mid-line, blank lines)."""
+    from datatrove.io import get_datafolder
+
+    from cosmo_blocks.seeds.reader import _jsonl_lines
+
+    content = b'{"a":1}\n\n{"bb":22}\n{"c":"x y z"}\n  \n{"d":4}\n{"e":5}'
+    (tmp_path / "f.jsonl").write_bytes(content)
+    folder = get_datafolder(str(tmp_path))
+    every = [offset for offset, _ in _jsonl_lines(folder, "f.jsonl")]
+    assert len(every) == 5
+    for cut in range(len(content) + 1):
+        left = [offset for offset, _ in _jsonl_lines(folder, "f.jsonl", (0, cut))]
+        right = [offset for offset, _ in _jsonl_lines(folder, "f.jsonl", (cut, len(content)))]
+        assert left + right == every, f"cut at byte {cut}"
+
+
+def test_compressed_file_with_record_sharding_is_dealt_round_robin(tmp_path):
+    with gzip.open(tmp_path / "one.jsonl.gz", "wb") as f:
+        f.write(b"".join(orjson.dumps(good(i)) + b"\n" for i in range(20)))
+    shards = [[d.id for d in run_steps([SeedReader(str(tmp_path / "one.jsonl.gz"))], r, 3)] for r in range(3)]
+    assert shards[1] == [f"s{i}" for i in range(1, 20, 3)]
 
 
 def test_many_files_shard_by_file(tmp_path):
