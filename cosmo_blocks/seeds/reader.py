@@ -6,10 +6,12 @@ changes a synthetic-data run needs:
 - a bad record is a counted skip (`skipped_<reason>`), never the end of the file:
   datatrove's JsonlReader stops reading a file at the first invalid UTF-8 byte;
 - with fewer files than tasks, records are sharded instead of files, so 100 tasks
-  over one seed file all get work. An uncompressed jsonl file is split into byte
-  ranges, so each task reads only its own share of it (a line belongs to the range
-  it starts in); compressed and parquet files are read whole and their records dealt
-  out round-robin.
+  over one seed file all get work. A big uncompressed jsonl file (at least
+  BYTE_RANGE_MIN_BYTES per task) is split into byte ranges, so each task reads only
+  its own share of it (a line belongs to the range it starts in). Smaller, compressed
+  and parquet files are read whole and their records dealt out round-robin: that way
+  every task gets a record whenever there are at least as many records as tasks,
+  which ranges of a few lines' length cannot promise.
 
 A seed without an `id` is named by where it is: `file@<byte offset of its line>` for
 jsonl (stable whatever the number of tasks), `file#<row>` for parquet.
@@ -26,6 +28,7 @@ from cosmo_blocks.seeds.sources import SOURCES, get_adapter
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".ndjson")
 SEEKABLE_SUFFIXES = (".jsonl", ".json", ".ndjson")  # uncompressed: byte ranges can be read directly
+BYTE_RANGE_MIN_BYTES = 1 << 20  # per task: a share this big holds many lines, so no task goes empty
 PARQUET_SUFFIXES = (".parquet",)
 
 
@@ -109,6 +112,8 @@ class SeedReader(BaseDiskReader):
             return None
         rank, world_size = self._record_shard
         size = self.data_folder.size(filepath)
+        if size < world_size * BYTE_RANGE_MIN_BYTES:
+            return None
         return size * rank // world_size, size * (rank + 1) // world_size
 
     def _is_mine(self) -> bool:

@@ -104,7 +104,17 @@ def test_one_file_many_tasks_shards_by_record(tmp_path):
     assert set().union(*shards) == {f"s{i}" for i in range(100)}
 
 
-def test_record_sharding_reads_and_parses_only_the_tasks_byte_range(tmp_path, monkeypatch):
+@pytest.fixture
+def byte_ranges_for_small_files(monkeypatch):
+    """Byte ranges start at 1 MiB per task; these tests use small files, so the floor goes."""
+    from cosmo_blocks.seeds import reader
+
+    monkeypatch.setattr(reader, "BYTE_RANGE_MIN_BYTES", 0)
+
+
+def test_record_sharding_reads_and_parses_only_the_tasks_byte_range(
+    tmp_path, monkeypatch, byte_ranges_for_small_files
+):
     """A task of 10 over one jsonl file parses only the lines of its tenth of the bytes (a spy counts)."""
     from cosmo_blocks.seeds import reader
 
@@ -120,7 +130,7 @@ def test_record_sharding_reads_and_parses_only_the_tasks_byte_range(tmp_path, mo
 
 
 @pytest.mark.parametrize("world_size", [2, 3, 7, 16, 40, 150])
-def test_byte_ranges_lose_and_repeat_no_line(tmp_path, world_size):
+def test_byte_ranges_lose_and_repeat_no_line(tmp_path, world_size, byte_ranges_for_small_files):
     """Lines of very different lengths, blank lines, bad lines and no final newline: every task count
     gives each line to exactly one task."""
     lines = []
@@ -156,6 +166,23 @@ def test_every_split_point_gives_each_line_to_exactly_one_range(tmp_path):
         left = [offset for offset, _ in _jsonl_lines(folder, "f.jsonl", (0, cut))]
         right = [offset for offset, _ in _jsonl_lines(folder, "f.jsonl", (cut, len(content)))]
         assert left + right == every, f"cut at byte {cut}"
+
+
+def test_small_file_with_as_many_records_as_tasks_gives_every_task_work(tmp_path):
+    """1,010 lines of varied length over 1,005 tasks: byte ranges of ~40 bytes would leave some tasks
+    without a line start (the SLURM test once got 1,004 outputs), so a small file is dealt round-robin."""
+    path = write_jsonl(tmp_path / "one.jsonl", [{"id": f"s{i}", "text": f"seed {i}"} for i in range(1010)])
+    counts = [len(run_steps([SeedReader(str(path))], rank, 1005)) for rank in range(1005)]
+    assert min(counts) == 1 and sum(counts) == 1010
+
+
+def test_big_file_is_read_by_byte_range(tmp_path):
+    """At 1 MiB or more per task, a task reads a contiguous stretch of the file, not every 4th line."""
+    text = "Plants turn light into energy. " * 60
+    path = write_jsonl(tmp_path / "big.jsonl", [{"id": f"s{i}", "text": text} for i in range(4000)])
+    assert path.stat().st_size >= 4 << 20
+    numbers = sorted(int(d.id[1:]) for d in run_steps([SeedReader(str(path))], 1, 4))
+    assert numbers == list(range(numbers[0], numbers[-1] + 1)) and 900 < len(numbers) < 1100
 
 
 def test_compressed_file_with_record_sharding_is_dealt_round_robin(tmp_path):
