@@ -189,7 +189,6 @@ class Sandbox:
         tmpfs = str(lim.tmpfs_bytes)
         # these symlinks match Debian/Ubuntu's merged /usr; absent targets are harmless
         return [
-            *self._drop_root(),
             self.bwrap,
             "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
             "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
@@ -213,9 +212,10 @@ class Sandbox:
         status_r, status_w = os.pipe()
         report_r, report_w = os.pipe()
         start = time.monotonic()
+        prefix, identity = self._unprivileged()
         try:
             proc = subprocess.Popen(
-                self._argv(program_fd, status_w, report_w),
+                [*prefix, *self._argv(program_fd, status_w, report_w)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -224,7 +224,7 @@ class Sandbox:
                 # bwrap's own environment is readable inside as /proc/1/environ (its PID-1 reaper keeps it),
                 # so --clearenv alone is not enough: bwrap itself gets nothing of ours
                 env=_BWRAP_ENV,
-                **self._identity_fallback(),
+                **identity,
             )
         finally:
             for fd in (program_fd, status_w, report_w):
@@ -247,16 +247,14 @@ class Sandbox:
         status_name, error = _verdict(proc.returncode, limit_hit, report)
         return SandboxResult(status_name, error, proc.returncode, stdout, stderr, seconds)
 
-    def _drop_root(self) -> list[str]:
-        if os.geteuid() != 0 or not self.setpriv:
-            return []
-        return [self.setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--"]
-
-    def _identity_fallback(self) -> dict:
-        """Without setpriv, subprocess drops root itself (correct, but through a full fork)."""
-        if os.geteuid() != 0 or self.setpriv:
-            return {}
-        return {"user": self.uid, "group": self.uid, "extra_groups": []}
+    def _unprivileged(self) -> tuple[list[str], dict]:
+        """How to leave root: (argv prefix, Popen kwargs). setpriv keeps subprocess on its vfork path;
+        without it, subprocess's own user= does the same through a full fork of this process."""
+        if os.geteuid() != 0:
+            return [], {}
+        if self.setpriv:
+            return [self.setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--"], {}
+        return [], {"user": self.uid, "group": self.uid, "extra_groups": []}
 
     def _collect(self, proc: subprocess.Popen, start: float) -> tuple[bytes, bytes, str | None]:
         """Read stdout/stderr until EOF, the byte cap or the deadline; returns the limit hit, if any."""
