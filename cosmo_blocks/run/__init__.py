@@ -17,9 +17,9 @@ from pathlib import Path
 from datatrove.utils.logging import logger
 
 from cosmo_blocks.generation import engine as eng
+from cosmo_blocks.resources import bundled_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-PRESETS_DIR = REPO_ROOT / "executors"
+PRESETS_DIR = bundled_dir("executors")
 TINY_MODEL_DIR = Path("~/.cache/cosmo-blocks/tiny-mixtral").expanduser()
 
 
