@@ -31,7 +31,7 @@ class GenerationBlock(PipelineStep):
 
     Args:
         model: what generates (a hub id, a local folder, or a server's model name).
-        sampling: "seed" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
+        sampling: "default" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
             of overrides (with an optional "preset" key).
         journal_dir: where finished generations are journaled per rank; a rerun regenerates
             nothing the journal holds. None disables resume.
@@ -46,7 +46,7 @@ class GenerationBlock(PipelineStep):
     def __init__(
         self,
         model: str,
-        sampling: str | dict = "seed",
+        sampling: str | dict = "default",
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,
         max_in_flight: int = 512,

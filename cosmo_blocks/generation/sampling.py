@@ -1,10 +1,13 @@
-"""Sampling presets: the seed document's settings and the ones Cosmopedia used."""
+"""Sampling presets: our default settings and the ones Cosmopedia used."""
 
 import orjson
 
+from cosmo_blocks.errors import ConfigError
+
+DEFAULT_PRESET = "default"
+
 PRESETS = {
-    # seed document §5.1
-    "seed": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 2000, "repetition_penalty": 1.1},
+    DEFAULT_PRESET: {"temperature": 0.8, "top_p": 0.95, "max_tokens": 2000, "repetition_penalty": 1.1},
     # HuggingFace's Cosmopedia generation scripts
     "cosmopedia": {
         "temperature": 0.6,
@@ -17,15 +20,15 @@ PRESETS = {
 
 
 def resolve_sampling(sampling: str | dict) -> dict:
-    """A preset name, or a dict of overrides on top of `preset` (default "seed")."""
+    """A preset name, or a dict of overrides on top of `preset` (default "default")."""
     if isinstance(sampling, str):
         if sampling not in PRESETS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown sampling preset {sampling!r}; choose one of {sorted(PRESETS)} or a dict"
             )
         return dict(PRESETS[sampling])
     overrides = dict(sampling)
-    base = resolve_sampling(overrides.pop("preset", "seed"))
+    base = resolve_sampling(overrides.pop("preset", DEFAULT_PRESET))
     return base | overrides
 
 

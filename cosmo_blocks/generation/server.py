@@ -53,7 +53,7 @@ class OpenAIServerGenerator(GenerationBlock):
         self,
         model: str = eng.DEFAULT_MODEL,
         endpoint: str | None = None,
-        sampling: str | dict = "seed",
+        sampling: str | dict = "default",
         engine_kwargs: dict | None = None,
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,

@@ -31,7 +31,7 @@ class VLLMGenerator(GenerationBlock):
 
     Args:
         model: hub id or local folder.
-        sampling: "seed" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
+        sampling: "default" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
             of overrides (with an optional "preset" key).
         engine_kwargs: passed to vllm's EngineArgs (tensor_parallel_size, dtype, max_model_len,
             gpu_memory_utilization, enforce_eager, enable_prefix_caching, ...).
@@ -47,7 +47,7 @@ class VLLMGenerator(GenerationBlock):
     def __init__(
         self,
         model: str = eng.DEFAULT_MODEL,
-        sampling: str | dict = "seed",
+        sampling: str | dict = "default",
         engine_kwargs: dict | None = None,
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,

@@ -2,8 +2,10 @@
 
 import pytest
 
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation import VLLMGenerator
 from cosmo_blocks.generation.journal import entry_key
+from cosmo_blocks.generation.sampling import resolve_sampling
 from cosmo_blocks.generation.server import OpenAIServerGenerator, parse_response
 from cosmo_blocks.generation.server_process import engine_flags
 
@@ -32,8 +34,19 @@ def test_invalid_sampling_fails_at_construction(tiny_model, sampling, match):
 
 
 def test_unknown_preset():
-    with pytest.raises(ValueError, match="unknown sampling preset"):
+    with pytest.raises(ConfigError, match="unknown sampling preset"):
         VLLMGenerator(model="org/model", sampling="nope")
+
+
+def test_default_preset_is_named_default():
+    assert (
+        resolve_sampling("default")
+        == resolve_sampling({})
+        == {"temperature": 0.8, "top_p": 0.95, "max_tokens": 2000, "repetition_penalty": 1.1}
+    )
+    assert resolve_sampling({"preset": "default", "top_p": 0.5})["top_p"] == 0.5
+    with pytest.raises(ConfigError, match="'seed'"):  # "seed" names seed documents and the random seed
+        resolve_sampling("seed")
 
 
 def test_journal_key_changes_with_prompt_model_and_sampling():
