@@ -6,7 +6,6 @@ rename happens here and nowhere else.
 
 SEED_ID = "seed_id"
 SEED_DATA = "seed_data"
-SOURCE = "source"
 TITLE = "title"
 URL = "url"
 TOPIC = "topic"
@@ -19,15 +18,27 @@ MODEL = "model"
 FINISH_REASON = "finish_reason"
 PROMPT_TOKENS = "prompt_tokens"
 TOKEN_LENGTH = "token_length"
+# the same count under the name datatrove's stats and TokensCounter/LengthCounter read
+TOKEN_COUNT = "token_count"
 VARIANT = "variant"
 # why a filter dropped a document; exclusion writers keep it beside the record
 FILTER_REASON = "filter_reason"
 # text before a cleanup block changed it
 ORIGINAL_TEXT = "original_text"
+# CodeExecutionFilter: True when a document's code was not run (no sandbox, or a module missing there)
+CODE_UNVERIFIED = "code_unverified"
 
 # The released Cosmopedia columns, then ours.
 COSMOPEDIA_COLUMNS = ("prompt", "text", "token_length", "seed_data", "format", "audience")
-EXTRA_COLUMNS = ("id", SEED_ID, TOPIC, LANGUAGE, MODEL, FINISH_REASON)
+EXTRA_COLUMNS = (
+    "id",
+    SEED_ID,
+    TOPIC,
+    LANGUAGE,
+    MODEL,
+    FINISH_REASON,
+    TOKEN_COUNT,
+    ORIGINAL_TEXT,
+    CODE_UNVERIFIED,
+)
 OUTPUT_COLUMNS = COSMOPEDIA_COLUMNS + EXTRA_COLUMNS
-# CodeExecutionFilter: True when a document's code was not run (no sandbox, or a module missing there)
-CODE_UNVERIFIED = "code_unverified"

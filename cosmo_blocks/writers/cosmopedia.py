@@ -1,8 +1,13 @@
 """Writers of the released Cosmopedia record, plus our provenance columns.
 
 `prompt, text, token_length, seed_data, format, audience` come first, so tools made for
-Cosmopedia read our output unchanged; `id, seed_id, topic, language, model, finish_reason`
-follow. Rejected documents keep their `filter_reason`.
+Cosmopedia read our output unchanged; `id, seed_id, topic, language, model, finish_reason,
+token_count, original_text, code_unverified` follow. Every column is in every record, with a
+typed empty value when unset, because `datasets` refuses jsonl files whose columns or types
+differ. Rejected documents keep their `filter_reason`.
+
+One writer object may be shared by several steps (the usual case: one rejects writer for
+every filter): it counts its users and closes its files when the last one is done.
 """
 
 from datatrove.data import Document
@@ -11,7 +16,8 @@ from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
 from cosmo_blocks import keys
 
-_INT_COLUMNS = {keys.TOKEN_LENGTH}
+_INT_COLUMNS = {keys.TOKEN_LENGTH, keys.TOKEN_COUNT}
+_BOOL_COLUMNS = {keys.CODE_UNVERIFIED}
 
 
 def cosmopedia_record(doc: Document, with_reason: bool = False) -> dict:
@@ -23,18 +29,31 @@ def cosmopedia_record(doc: Document, with_reason: bool = False) -> dict:
         elif column == "id":
             record[column] = doc.id
         else:
-            value = meta.get(column)
-            record[column] = value if value is not None or column in _INT_COLUMNS else ""
+            record[column] = _value(meta, column)
     if with_reason:
         record[keys.FILTER_REASON] = meta.get(keys.FILTER_REASON, "")
     return record
 
 
+def _value(meta: dict, column: str):
+    value = meta.get(column)
+    if value is None and column == keys.TOKEN_COUNT:
+        value = meta.get(keys.TOKEN_LENGTH)  # the same count, from a step that set only Cosmopedia's name
+    if value is not None or column in _INT_COLUMNS:
+        return value
+    return False if column in _BOOL_COLUMNS else ""
+
+
 def _schema(with_reason: bool):
     import pyarrow as pa
 
+    def arrow_type(column: str):
+        if column in _INT_COLUMNS:
+            return pa.int64()
+        return pa.bool_() if column in _BOOL_COLUMNS else pa.string()
+
     columns = list(keys.OUTPUT_COLUMNS) + ([keys.FILTER_REASON] if with_reason else [])
-    return pa.schema([(c, pa.int64() if c in _INT_COLUMNS else pa.string()) for c in columns])
+    return pa.schema([(c, arrow_type(c)) for c in columns])
 
 
 def _adapter(with_reason: bool):
@@ -44,8 +63,33 @@ def _adapter(with_reason: bool):
     return adapt
 
 
-class CosmopediaJsonlWriter(JsonlWriter):
-    """Cosmopedia records as jsonl (orjson), `${rank}.jsonl[.gz]` per task, on any fsspec path."""
+class _SharedWriter:
+    """Enter/exit counted, so several steps can hold one writer.
+
+    datatrove's filters enter their exclusion writer for as long as their input lasts and close
+    it on exit; a writer closed by the first filter to finish would be reopened (truncating its
+    file) by the next one that writes. Here only the last user to exit closes the files.
+    """
+
+    shareable = True
+    _users = 0
+
+    def __enter__(self):
+        self._users += 1
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self._users -= 1
+        if self._users <= 0:
+            self._users = 0
+            self.close()
+
+
+class CosmopediaJsonlWriter(_SharedWriter, JsonlWriter):
+    """Cosmopedia records as jsonl (orjson), `${rank}.jsonl[.gz]` per task, on any fsspec path.
+
+    One writer may be shared by several filters as their `exclusion_writer`.
+    """
 
     name = "🐿 Cosmopedia jsonl"
 
@@ -59,8 +103,11 @@ class CosmopediaJsonlWriter(JsonlWriter):
         super().__init__(output_folder, output_filename, compression=compression, adapter=_adapter(rejects))
 
 
-class CosmopediaParquetWriter(ParquetWriter):
-    """Cosmopedia records as parquet with a fixed schema, `${rank}.parquet` per task."""
+class CosmopediaParquetWriter(_SharedWriter, ParquetWriter):
+    """Cosmopedia records as parquet with a fixed schema, `${rank}.parquet` per task.
+
+    One writer may be shared by several filters as their `exclusion_writer`.
+    """
 
     name = "📒 Cosmopedia parquet"
 
