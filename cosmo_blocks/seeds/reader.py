@@ -17,6 +17,9 @@ A seed without an `id` is named by where it is: `file@<byte offset of its line>`
 jsonl (stable whatever the number of tasks), `file#<row>` for parquet.
 """
 
+import os
+from glob import has_magic
+
 import orjson
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
@@ -24,6 +27,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.seeds.sources import SOURCES, get_adapter
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".ndjson")
@@ -36,7 +40,9 @@ class SeedReader(BaseDiskReader):
     """Read seed documents.
 
     Args:
-        data_folder: a folder, a single file, or any fsspec path (s3://, hf://datasets/...).
+        data_folder: a folder (all its seed files), one file (that file only), a glob
+            (`dir/*.jsonl`), on any fsspec path (s3://, hf://datasets/...). A local path that
+            does not exist is a ConfigError here, before anything runs.
         source: one of `SOURCES` ("generic", "wikipedia", "openwebmath", "automathtext",
             "khanacademy", "stanford"), or "auto" to use each record's own `source` field.
         limit: at most this many seeds per task.
@@ -55,18 +61,25 @@ class SeedReader(BaseDiskReader):
     ):
         if source != "auto":
             get_adapter(source)  # fail fast on a typo
-        data_folder, glob_pattern = _split_file_path(data_folder, glob_pattern)
+        data_folder, glob_pattern, self._file = _locate(data_folder, glob_pattern)
         super().__init__(data_folder, limit=limit, glob_pattern=glob_pattern, recursive=recursive)
         self.source = source
 
     def _list_seed_files(self) -> list[str]:
+        if self._file:
+            return [self._file]
         files = self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern)
         files = [f for f in files if f.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES)]
         if not files:
-            raise FileNotFoundError(
-                f"no seed files (*.jsonl, *.jsonl.gz, *.parquet) found at {self.data_folder.path}"
-            )
+            where = f"{self.data_folder.path}/{self.glob_pattern or ''}".rstrip("/")
+            raise ConfigError(f"no seed files (*.jsonl, *.jsonl.gz, *.parquet) found at {where}")
         return files
+
+    def seed_files(self) -> list[tuple[str, int]]:
+        """The files this reader reads, with their sizes in bytes; no record is read."""
+        return [
+            (self.data_folder.resolve_paths(f), self.data_folder.size(f)) for f in self._list_seed_files()
+        ]
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
@@ -145,12 +158,36 @@ class SeedReader(BaseDiskReader):
         return Document(text=text, id=seed_id, metadata=metadata)
 
 
-def _split_file_path(data_folder: DataFolderLike, glob_pattern: str | None):
-    """Let `--seeds` name one file: read its folder, restricted to that file."""
-    if isinstance(data_folder, str) and data_folder.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES):
-        folder, name = data_folder.rsplit("/", 1) if "/" in data_folder else (".", data_folder)
-        return folder or "/", name
-    return data_folder, glob_pattern
+def _locate(data_folder: DataFolderLike, glob_pattern: str | None):
+    """(folder, glob pattern, the one file to read or None) for what the user named.
+
+    A file is read alone: its name never becomes a pattern, which would also match its
+    neighbours. Local paths are made absolute, so tasks started elsewhere read the same files.
+    """
+    if not isinstance(data_folder, str | os.PathLike):
+        return data_folder, glob_pattern, None
+    path = os.fspath(data_folder)
+    local = "://" not in path or path.startswith("file://")
+    if local:
+        path = os.path.abspath(path.removeprefix("file://"))
+    if glob_pattern is None and has_magic(path):
+        return (*_split_glob(path), None)
+    if local and not os.path.exists(path):
+        raise ConfigError(f"seeds path {os.fspath(data_folder)!r} does not exist")
+    is_file = os.path.isfile(path) if local else path.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES)
+    if not is_file:
+        return path, glob_pattern, None
+    if not path.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES):
+        raise ConfigError(f"seeds file {os.fspath(data_folder)!r} is not jsonl[.gz|.zst] or parquet")
+    folder, name = path.rsplit("/", 1)
+    return folder or "/", None, name
+
+
+def _split_glob(path: str) -> tuple[str, str]:
+    """`dir/sub/*.jsonl` -> (`dir/sub`, `*.jsonl`): the folder before the first wildcard, and the rest."""
+    parts = path.split("/")
+    first = next(i for i, part in enumerate(parts) if has_magic(part))
+    return "/".join(parts[:first]) or "/", "/".join(parts[first:])
 
 
 def _jsonl_lines(folder, filepath: str, byte_range: tuple[int, int] | None = None):

@@ -6,6 +6,8 @@ is kept in metadata. Field names follow the public Hugging Face copies of each s
 
 from collections.abc import Callable
 
+from cosmo_blocks.errors import ConfigError
+
 
 def _first(record: dict, *names: str):
     for name in names:
@@ -85,5 +87,5 @@ SOURCES: dict[str, Callable[[dict], dict]] = {
 
 def get_adapter(source: str) -> Callable[[dict], dict]:
     if source not in SOURCES:
-        raise ValueError(f"unknown seed source {source!r}; choose one of {', '.join(SOURCES)}")
+        raise ConfigError(f"unknown seed source {source!r}; choose one of {', '.join(SOURCES)}")
     return SOURCES[source]

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.seeds import SeedReader
 from tests.conftest import run_steps, stats_of, write_jsonl
 
@@ -206,8 +207,74 @@ def test_limit_is_per_task(tmp_path):
 
 
 def test_configuration_errors_fail_fast(tmp_path):
-    with pytest.raises(ValueError, match="unknown seed source 'wikipdia'"):
+    with pytest.raises(ConfigError, match="unknown seed source 'wikipdia'"):
         SeedReader(str(tmp_path), source="wikipdia")
     (tmp_path / "notes.txt").write_text("not a seed file")
-    with pytest.raises(FileNotFoundError, match="no seed files"):
+    with pytest.raises(ConfigError, match="no seed files"):
         run_steps([SeedReader(str(tmp_path))])
+    with pytest.raises(ConfigError, match="no seed files"):
+        SeedReader(str(tmp_path)).seed_files()
+    with pytest.raises(ConfigError, match="is not jsonl"):
+        SeedReader(str(tmp_path / "notes.txt"))
+
+
+@pytest.fixture
+def seed_dir(tmp_path):
+    """A folder whose file names contain each other: a.jsonl, data.jsonl, extra_a.jsonl, sub/b.jsonl."""
+    folder = tmp_path / "dir"
+    for name, first in (("a", 0), ("data", 10), ("extra_a", 20), ("sub/b", 30)):
+        write_jsonl(folder / f"{name}.jsonl", [good(first + i) for i in range(2)])
+    return folder
+
+
+def ids_read(reader) -> list[str]:
+    return sorted(d.id for d in run_steps([reader]))
+
+
+def test_a_seed_file_is_read_alone(seed_dir):
+    assert ids_read(SeedReader(str(seed_dir / "a.jsonl"))) == ["s0", "s1"]
+    assert ids_read(SeedReader(seed_dir / "extra_a.jsonl")) == ["s20", "s21"]
+
+
+def test_a_relative_seed_file_is_read_alone_from_anywhere(seed_dir, monkeypatch, tmp_path):
+    monkeypatch.chdir(seed_dir.parent)
+    reader = SeedReader("dir/a.jsonl")
+    monkeypatch.chdir(tmp_path.parent)  # a task may start in another directory
+    assert ids_read(reader) == ["s0", "s1"]
+    assert reader.seed_files() == [(str(seed_dir / "a.jsonl"), (seed_dir / "a.jsonl").stat().st_size)]
+
+
+def test_a_folder_reads_every_seed_file_in_it(seed_dir, monkeypatch):
+    assert ids_read(SeedReader(str(seed_dir))) == sorted(f"s{i + j}" for i in (0, 10, 20, 30) for j in (0, 1))
+    monkeypatch.chdir(seed_dir.parent)
+    files = SeedReader("dir").seed_files()
+    assert [path for path, _ in files] == [
+        str(seed_dir / name) for name in ("a.jsonl", "data.jsonl", "extra_a.jsonl", "sub/b.jsonl")
+    ]
+    assert all(size == (seed_dir / path).stat().st_size for path, size in files)
+
+
+def test_a_glob_reads_only_when_the_user_writes_one(seed_dir, monkeypatch):
+    assert ids_read(SeedReader(f"{seed_dir}/[ae]*.jsonl")) == ["s0", "s1", "s20", "s21"]
+    monkeypatch.chdir(seed_dir)
+    assert ids_read(SeedReader("**/b.jsonl")) == ["s30", "s31"]
+
+
+def test_a_seeds_path_that_does_not_exist_fails_at_construction(tmp_path):
+    with pytest.raises(ConfigError, match="seeds path 'no/such/seeds.jsonl' does not exist"):
+        SeedReader("no/such/seeds.jsonl")
+    with pytest.raises(ConfigError, match=f"seeds path '{tmp_path}/missing' does not exist"):
+        SeedReader(str(tmp_path / "missing"))
+
+
+def test_parquet_seeds_shard_by_row_and_are_named_by_row(tmp_path):
+    """One id-less parquet file over 3 tasks: each row once, named `file#row` whatever the task count."""
+    rows = [{"text": f"Parquet seed {i} about tides."} for i in range(10)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p.parquet", row_group_size=4)
+    shards = [run_steps([SeedReader(str(tmp_path / "p.parquet"))], rank, 3) for rank in range(3)]
+    assert [[d.id for d in shard] for shard in shards] == [
+        [f"p.parquet#{i}" for i in range(rank, 10, 3)] for rank in range(3)
+    ]
+    for doc in (d for shard in shards for d in shard):
+        assert doc.text == rows[int(doc.id.split("#")[1])]["text"]
+        assert doc.metadata[keys.SEED_ID] == doc.id
