@@ -1,19 +1,14 @@
 """What every generation block shares: the feed loop, per-document resume, metadata, stats, progress.
 
-A block subclasses `GenerationBlock` and implements `open_backend(rank)`, returning an object with
-
-    submit(doc, prompt) -> str | None   queue one request; a skip reason when it cannot be served
-    in_flight -> int                    requests queued and not yet returned by poll
-    poll() -> list[(doc, result)]       block until at least one request finishes; result is a dict
-                                        text, finish_reason, prompt_tokens, token_length
-                                        or {"skip": reason, "message": ...}
-    close()
-
-and the loop here does the rest, the same way for the in-process engine and for a server.
+A block subclasses `GenerationBlock` and implements `open_backend(rank)`, returning a
+`GenerationBackend`; the loop here does the rest, the same way for the in-process engine and for a
+server.
 """
 
 import os
 import time
+from collections import deque
+from typing import Protocol
 
 import xxhash
 from datatrove.data import Document, DocumentsPipeline
@@ -22,15 +17,34 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation.journal import GenerationJournal, entry_key
 from cosmo_blocks.generation.sampling import resolve_sampling, sampling_key
+
+
+class GenerationBackend(Protocol):
+    """What generates: an in-process engine or a server, seen the same way by the feed loop."""
+
+    @property
+    def in_flight(self) -> int:
+        """Requests submitted and not yet returned by `poll`."""
+
+    def submit(self, doc: Document, prompt: str) -> str | None:
+        """Queue one request; returns a skip reason when it cannot be served."""
+
+    def poll(self) -> list[tuple[Document, dict]]:
+        """Block until at least one request finishes. Each result is a dict of text, finish_reason,
+        prompt_tokens and token_length, or {"skip": reason, "message": ...}."""
+
+    def close(self) -> None: ...
 
 
 class GenerationBlock(PipelineStep):
     """Generate `text` for each document from `metadata["prompt"]`, resumable per document.
 
     Args:
-        model: what generates (a hub id, a local folder, or a server's model name).
+        model: what generates (a hub id, a local folder, or a server's model name); None lets
+            `resolve_model` choose on the host where the task runs.
         sampling: "default" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
             of overrides (with an optional "preset" key).
         journal_dir: where finished generations are journaled per rank; a rerun regenerates
@@ -38,6 +52,8 @@ class GenerationBlock(PipelineStep):
         seed: per-run seed; each request gets a seed derived from it and the document id, so a
             rerun of the same configuration samples the same way.
         max_in_flight: requests handed to the backend at once.
+        read_ahead: input documents read beyond those in flight, so that a task's document count,
+            and with it the progress line's ETA, is known early.
         progress_interval: seconds between progress lines in the task's log.
     """
 
@@ -45,12 +61,13 @@ class GenerationBlock(PipelineStep):
 
     def __init__(
         self,
-        model: str,
+        model: str | None,
         sampling: str | dict = "default",
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,
         max_in_flight: int = 512,
         progress_interval: float = 30.0,
+        read_ahead: int = 10_000,
     ):
         super().__init__()
         self.model = model
@@ -60,11 +77,18 @@ class GenerationBlock(PipelineStep):
         self.seed = seed
         self.max_in_flight = max_in_flight
         self.progress_interval = progress_interval
+        self.read_ahead = read_ahead
         # the journal key covers every sampling setting and the seed: change one, regenerate
         self._key_suffix = sampling_key(self.sampling | {"seed": seed})
 
-    def open_backend(self, rank: int):
+    def open_backend(self, rank: int) -> GenerationBackend:
         raise NotImplementedError
+
+    def resolve_model(self) -> str:
+        """The model this task generates with; called once per task, on the host that runs it."""
+        if self.model is None:
+            raise ConfigError(f"{type(self).__name__} needs a model: give model=...")
+        return self.model
 
     def request_seed(self, doc_id: str) -> int | None:
         if self.seed is None:
@@ -75,6 +99,9 @@ class GenerationBlock(PipelineStep):
         return entry_key(prompt, self.model, self._key_suffix)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        # before any journal key is computed: the key and the `model` metadata name the model used
+        self.model = self.resolve_model()
+        logger.info(f"task {rank}: generating with model {self.model}")
         journal = GenerationJournal(self.journal_dir, rank) if self.journal_dir else None
         task = _Task(self, rank, journal)
         try:
@@ -125,23 +152,32 @@ class _Task:
         if hasattr(data, "__len__"):
             self.progress.total = len(data)
         source = iter(data)
+        waiting: deque[Document] = deque()
         exhausted = False
         while True:
-            # top the backend up first: reading and prompt building happen while it generates
-            while not exhausted and self.in_flight() < self.block.max_in_flight:
+            # read ahead (at most max_in_flight per round, so the backend is not kept waiting) until
+            # the input ends: then the task's total, and so its ETA, is known
+            room = min(
+                self.block.max_in_flight, self.block.read_ahead + self.block.max_in_flight - len(waiting)
+            )
+            for _ in range(room if not exhausted else 0):
                 doc = next(source, None)
                 if doc is None:
                     exhausted = True
-                    self.progress.input_exhausted(self.in_flight())
+                    self.progress.input_exhausted(len(waiting) + self.in_flight())
                     break
-                resumed = self.admit(doc)
+                waiting.append(doc)
+            while waiting and self.in_flight() < self.block.max_in_flight:
+                resumed = self.admit(waiting.popleft())
                 if resumed is not None:
                     yield resumed
             if not self.in_flight():
-                if exhausted:
+                if exhausted and not waiting:
                     return
                 continue
-            for doc, result in self.backend.poll():
+            with self.block.track_time():
+                results = self.backend.poll()
+            for doc, result in results:
                 finished = self.complete(doc, result)
                 if finished is not None:
                     yield finished
@@ -165,11 +201,12 @@ class _Task:
             return self.finish(doc, entry)
         if entry is not None:
             self.stat("journal_stale_regenerated")
-        if self.backend is None:
-            self.backend = self.block.open_backend(self.rank)
-            self.progress.restart_clock()
-        self.pending_keys[doc.id] = key
-        reason = self.backend.submit(doc, prompt)
+        with self.block.track_time():
+            if self.backend is None:
+                self.backend = self.block.open_backend(self.rank)
+                self.progress.restart_clock()
+            self.pending_keys[doc.id] = key
+            reason = self.backend.submit(doc, prompt)
         if reason is not None:
             del self.pending_keys[doc.id]
             self.skip(doc, reason)
@@ -202,6 +239,8 @@ class _Task:
                 keys.FINISH_REASON: entry["finish_reason"],
                 keys.PROMPT_TOKENS: entry["prompt_tokens"],
                 keys.TOKEN_LENGTH: entry["token_length"],
+                # datatrove's own stats and TokensCounter read this name
+                keys.TOKEN_COUNT: entry["token_length"],
             }
         )
         self.stat(f"finish_reason_{entry['finish_reason']}")
@@ -214,7 +253,8 @@ class _Task:
             self.stat("generated_tokens_per_second", value=round(self.progress.rate()), unit="task")
         try:
             if self.backend is not None:
-                self.backend.close()
+                with self.block.track_time():
+                    self.backend.close()
         finally:
             if self.journal:
                 self.journal.close()
