@@ -5,8 +5,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-# the repository's prompts/ folder (editable install); override with templates_dir=
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "prompts"
+from cosmo_blocks.resources import bundled_dir
+
+# the installation's prompts/ (the wheel's copy, or the checkout's); override with templates_dir=
+DEFAULT_TEMPLATES_DIR = bundled_dir("prompts")
 FIELDS = ("topic", "context", "audience", "topic_clause")
 
 
