@@ -2,24 +2,24 @@
 
 A task is
 - completed: datatrove wrote `completions/{rank:05d}`;
-- running / pending: squeue lists it (SLURM runs, job ids from `cosmo_run.json`);
+- running / pending: squeue lists it (SLURM runs, job ids from the run record `cosmo_run.json`);
 - failed: it started (has a task log) and is neither completed nor queued; for a local run (no
   squeue) a task whose log has an ERROR line; its log tail is printed;
 - started: local run, has a log, no error and no completion (running, or killed without a trace);
 - not started: none of the above.
 
-Documents and tokens come from the generation journals (`journal/*.jsonl`, one line per finished
-generation); the rate is measured from the first task's start (its log's first timestamp) to the
-newest journal write; the ETA needs a total: `--total` documents, or an estimate from completed
-tasks (their mean documents per task times the number of tasks).
+Documents and tokens come from the generation journals (one entry per finished generation); kept,
+dropped and skipped from the stats of completed tasks. Engine start-up and generation are timed
+apart: a completed task's stats hold both; a running task's engine start is the "ready in" line of
+its log, and its generation time runs from there to its journal's newest write. The ETA needs a
+total (`--total` documents, or completed tasks' mean documents per task times the number of tasks)
+and counts from the run's start (the first task log line), start-ups included.
 """
 
-import glob
-import json
 import os
+import re
 import shutil
 import subprocess
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +27,12 @@ from pathlib import Path
 
 import orjson
 
-LOG_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+from cosmo_blocks.generation.journal import iter_journal
+from cosmo_blocks.run.record import RunRecord, StageRecord
+from cosmo_blocks.run.summary import LOG_TIME_FORMAT, first_log_time, load_stats, stage_folders, summarize
+
+# "engine ready in 21.5s" (in-process engine), "vLLM server ready at URL in 30.2s" (server backend)
+READY_LINE = re.compile(rb"^(\S+ \S+) \|[^\n]* - (?:engine|vLLM server) ready (?:at \S+ )?in ([\d.]+)s", re.M)
 
 
 @dataclass
@@ -40,15 +45,30 @@ class TaskState:
 
 @dataclass
 class StageStatus:
-    name: str
-    path: Path
-    tasks: int
-    job_ids: list = field(default_factory=list)
+    record: StageRecord
     states: list[TaskState] = field(default_factory=list)
     queue_note: str = ""
 
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def path(self) -> Path:
+        return Path(self.record.logging_dir)
+
+    def ranks(self, *states: str) -> list[int]:
+        return [t.rank for t in self.states if t.state in states]
+
     def count(self) -> Counter:
         return Counter(t.state for t in self.states)
+
+
+@dataclass
+class RankJournal:
+    documents: int = 0
+    tokens: int = 0
+    last_write: float = 0.0
 
 
 @dataclass
@@ -56,34 +76,28 @@ class JournalTotals:
     documents: int = 0
     tokens: int = 0
     prompt_tokens: int = 0
-    per_rank: dict = field(default_factory=dict)
-    first_write: float | None = None
-    last_write: float | None = None
+    per_rank: dict[str, RankJournal] = field(default_factory=dict)
+
+    @property
+    def last_write(self) -> float | None:
+        return max((r.last_write for r in self.per_rank.values()), default=None)
 
 
 # ---------------------------------------------------------------------------------------------
 # reading the folder
 
 
-def find_stages(logdir: Path) -> list[tuple[str, Path, dict]]:
-    """(name, folder, record) per stage: from cosmo_run.json if a SLURM submission wrote one."""
-    record_file = logdir / "cosmo_run.json"
-    if record_file.is_file():
-        record = json.loads(record_file.read_text())
-        return [(s["name"], Path(s["logging_dir"]), s) for s in record["stages"]]
-    if (logdir / "executor.json").is_file():
-        return [("main", logdir, {})]
-    subdirs = sorted(
-        (p for p in logdir.iterdir() if (p / "executor.json").is_file()), key=lambda p: p.stat().st_mtime
-    )
-    return [(p.name, p, {}) for p in subdirs]
+def find_stages(logdir: Path) -> list[StageRecord]:
+    """The run's stages: the run record's (a SLURM submission), else the folders datatrove wrote."""
+    record = RunRecord.read(logdir)
+    if record is not None:
+        return record.stages
+    return [StageRecord(name, str(folder), _world_size(folder)) for name, folder in stage_folders(logdir)]
 
 
-def stage_tasks(folder: Path, record: dict) -> int:
-    if record.get("tasks"):
-        return int(record["tasks"])
+def _world_size(folder: Path) -> int:
     try:
-        return int(json.loads((folder / "executor.json").read_text())["world_size"])
+        return int(orjson.loads((folder / "executor.json").read_bytes())["world_size"])
     except (OSError, KeyError, ValueError):
         return 0
 
@@ -108,12 +122,16 @@ def _log_has_error(path: Path) -> bool:
     return "| ERROR " in end or "Traceback (most recent call last)" in end
 
 
-def first_timestamp(path: Path) -> float | None:
+def engine_ready(path: Path) -> tuple[float, float] | None:
+    """(when, seconds it took) of the task's first engine start, from its log's head."""
     try:
-        with open(path, errors="replace") as f:
-            head = f.readline()[:23]
-        return datetime.strptime(head, LOG_TIME_FORMAT).timestamp()
-    except (OSError, ValueError):
+        with open(path, "rb") as f:
+            match = READY_LINE.search(f.read(1 << 18))
+    except OSError:
+        return None
+    try:
+        return datetime.strptime(match[1].decode(), LOG_TIME_FORMAT).timestamp(), float(match[2])
+    except (TypeError, ValueError):
         return None
 
 
@@ -148,38 +166,21 @@ def squeue_states(job_ids: list[str]) -> dict[tuple[str, int], tuple[str, str]] 
     return states
 
 
-def _rank_of(record: dict, folder: Path) -> dict[tuple[str, int], list[int]]:
-    """(job id, array index) -> datatrove ranks, as datatrove maps them (RUN_OFFSET, tasks_per_job)."""
-    try:
-        ranks = json.loads((folder / "ranks_to_run.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    size, per_job = record.get("max_array_size", 1001), record.get("tasks_per_job", 1)
-    mapping = {}
-    for offset, job in enumerate(record.get("job_ids", [])):
-        for index in range(size):
-            first = (index + size * offset) * per_job
-            if first >= len(ranks):
-                break
-            mapping[(job, index)] = ranks[first : first + per_job]
-    return mapping
-
-
 # ---------------------------------------------------------------------------------------------
 # putting it together
 
 
-def stage_status(name: str, folder: Path, record: dict, tail_lines: int = 15) -> StageStatus:
-    tasks = stage_tasks(folder, record)
-    job_ids = [str(j) for j in record.get("job_ids", [])]
-    status = StageStatus(name, folder, tasks, job_ids)
+def stage_status(stage: StageRecord, tail_lines: int = 15) -> StageStatus:
+    folder = Path(stage.logging_dir)
+    stage.tasks = stage.tasks or _world_size(folder)
+    status = StageStatus(stage)
     completions = (
         {p.name for p in (folder / "completions").glob("*")} if (folder / "completions").is_dir() else set()
     )
+    mapping = _array_ranks(stage)
     queued: dict[int, tuple[str, str]] = {}
-    queue = squeue_states(job_ids)
+    queue = squeue_states(stage.job_ids)
     if queue:
-        mapping = _rank_of(record, folder)
         for key, (state, reason) in queue.items():
             for rank in mapping.get(key, []):
                 queued[rank] = (state, reason)
@@ -189,7 +190,7 @@ def stage_status(name: str, folder: Path, record: dict, tail_lines: int = 15) ->
                 f"{len(never)} task(s) wait on a dependency that can never be satisfied (a task of the "
                 "previous stage failed): fix it and run the same command again, then `scancel` these"
             )
-    for rank in range(tasks):
+    for rank in range(stage.tasks):
         log = folder / "logs" / f"task_{rank:05d}.log"
         if f"{rank:05d}" in completions:
             status.states.append(TaskState(rank, "completed"))
@@ -201,58 +202,82 @@ def stage_status(name: str, folder: Path, record: dict, tail_lines: int = 15) ->
                 status.states.append(TaskState(rank, "pending", f"{state.lower()} ({reason})"))
         elif log.is_file():
             # off the queue (or no queue to ask) and not completed: it failed, was cancelled or killed
-            failed = bool(queue is not None and job_ids) or _log_has_error(log)
-            tail = log_tail(log, tail_lines)
-            slurm_tail = _slurm_log_tail(folder, record, rank, tail_lines)
-            if slurm_tail:
-                tail = f"{tail}\n--- slurm log\n{slurm_tail}"
-            status.states.append(
-                TaskState(rank, "failed" if failed else "started", "", tail if failed else "")
+            failed = bool(queue is not None and stage.job_ids) or _log_has_error(log)
+            tail = log_tail(log, tail_lines) if failed else ""
+            slurm_log = next(
+                (
+                    folder / "slurm_logs" / f"{job}_{index}.out"
+                    for (job, index), ranks in mapping.items()
+                    if rank in ranks
+                ),
+                None,
             )
+            if failed and slurm_log is not None and slurm_log.is_file():
+                tail = f"{tail}\n--- slurm log\n{log_tail(slurm_log, tail_lines)}"
+            status.states.append(TaskState(rank, "failed" if failed else "started", "", tail))
         else:
             status.states.append(TaskState(rank, "not started"))
     return status
 
 
-def _slurm_log_tail(folder: Path, record: dict, rank: int, lines: int) -> str:
-    """The SLURM output of the array element that ran this rank (cancellations, OOM kills show here)."""
-    for (job, index), ranks in _rank_of(record, folder).items():
-        if rank in ranks:
-            path = folder / "slurm_logs" / f"{job}_{index}.out"
-            return log_tail(path, lines) if path.is_file() else ""
-    return ""
+def _array_ranks(stage: StageRecord) -> dict[tuple[str, int], list[int]]:
+    """(job id, array index) -> ranks, for a submitted stage."""
+    if not stage.job_ids:
+        return {}
+    try:
+        ranks = orjson.loads((Path(stage.logging_dir) / "ranks_to_run.json").read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return stage.ranks_by_array_task(ranks)
 
 
 def journal_totals(logdir: Path) -> JournalTotals:
     totals = JournalTotals()
-    paths = glob.glob(str(logdir / "journal" / "*.jsonl")) + glob.glob(
-        str(logdir / "*" / "journal" / "*.jsonl")
-    )
-    for path in sorted(set(paths)):
-        docs = 0
-        with open(path, "rb") as f:
-            for line in f:
-                try:
-                    entry = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue  # a torn last line: the task died mid-write
-                docs += 1
-                totals.tokens += int(entry.get("token_length") or 0)
-                totals.prompt_tokens += int(entry.get("prompt_tokens") or 0)
-        totals.documents += docs
-        totals.per_rank[Path(path).stem] = docs
-        mtime = os.path.getmtime(path)
-        totals.last_write = max(totals.last_write or mtime, mtime)
+    paths = sorted({*logdir.glob("journal/*.jsonl"), *logdir.glob("*/journal/*.jsonl")})
+    for path in paths:
+        rank = RankJournal(last_write=path.stat().st_mtime)
+        for entry in iter_journal(path):
+            rank.documents += 1
+            rank.tokens += int(entry.get("token_length") or 0)
+            totals.prompt_tokens += int(entry.get("prompt_tokens") or 0)
+        totals.documents += rank.documents
+        totals.tokens += rank.tokens
+        totals.per_rank[path.stem] = rank
     return totals
 
 
+@dataclass
+class Timing:
+    """Engine start-up and generation, apart: completed tasks from their stats, running ones from log + journal."""
+
+    engines: int = 0
+    start_seconds: float = 0.0
+    generation_seconds: float = 0.0
+    generated_tokens: int = 0
+
+
+def timing(stages: list[StageStatus], completed: dict, journal: JournalTotals) -> Timing:
+    result = Timing(
+        completed["engine_starts"],
+        completed["engine_start_seconds"],
+        completed["generation_seconds"],
+        completed["tokens"]["generated"],
+    )
+    for stage in stages:
+        for rank in stage.ranks("running", "started"):
+            rank_journal = journal.per_rank.get(f"{rank:05d}")
+            ready = engine_ready(stage.path / "logs" / f"task_{rank:05d}.log")
+            if rank_journal is None or ready is None:
+                continue
+            result.engines += 1
+            result.start_seconds += ready[1]
+            result.generation_seconds += max(rank_journal.last_write - ready[0], 0.0)
+            result.generated_tokens += rank_journal.tokens
+    return result
+
+
 def run_start(stages: list[StageStatus]) -> float | None:
-    starts = [
-        t
-        for s in stages
-        for p in (s.path / "logs").glob("task_*.log")
-        if (t := first_timestamp(p)) is not None
-    ]
+    starts = [t for s in stages for p in (s.path / "logs").glob("task_*.log") if (t := first_log_time(p))]
     return min(starts) if starts else None
 
 
@@ -260,7 +285,7 @@ def collect(logdir: str | Path, tail_lines: int = 15) -> tuple[list[StageStatus]
     logdir = Path(logdir)
     if not logdir.is_dir():
         raise FileNotFoundError(f"no logging folder at {logdir}")
-    stages = [stage_status(n, f, r, tail_lines) for n, f, r in find_stages(logdir)]
+    stages = [stage_status(stage, tail_lines) for stage in find_stages(logdir)]
     if not stages:
         raise FileNotFoundError(f"{logdir} holds no run (no executor.json, cosmo_run.json or stage folders)")
     return stages, journal_totals(logdir)
@@ -273,59 +298,87 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
-def render(
-    logdir: str | Path, total: int | None = None, tail_lines: int = 15, now: float | None = None
-) -> str:
+def _stage_lines(stage: StageStatus, later: list[str]) -> list[str]:
+    counts = stage.count()
+    order = ("completed", "failed", "running", "pending", "started", "not started")
+    summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:4])
+    jobs = f"  jobs {','.join(stage.record.job_ids)}" if stage.record.job_ids else ""
+    out = [f"stage {stage.name}: {stage.record.tasks} tasks: {summary}{jobs}"]
+    if stage.queue_note:
+        out.append(f"  !! {stage.queue_note}")
+    failed = [t for t in stage.states if t.state == "failed"]
+    for task in failed[:10]:
+        out.append(f"  task {task.rank} FAILED; log tail ({stage.path}/logs/task_{task.rank:05d}.log):")
+        out.extend("    " + line for line in task.log_tail.splitlines())
+    if len(failed) > 10:
+        out.append(f"  ... and {len(failed) - 10} more failed tasks")
+    pending = [t for t in stage.states if t.state == "pending"]
+    if pending:
+        more = f" (+{len(pending) - 1} more)" if len(pending) > 1 else ""
+        out.append(f"  pending: {pending[0].detail}{more}")
+    if failed and later:
+        out.append(
+            f"  !! later stage(s) {', '.join(later)} cannot start until these tasks complete: "
+            "run the same command again (it resubmits only unfinished tasks)"
+        )
+    return out
+
+
+def _outcome_line(completed: dict, tasks: int) -> str:
+    dropped = sum(n for reasons in completed["dropped"].values() for n in reasons.values())
+    skipped = sum(n for reasons in completed["skipped"].values() for n in reasons.values())
+    reasons = "; ".join(
+        f"{step}: " + ", ".join(f"{r} {n}" for r, n in why.items())
+        for step, why in completed["dropped"].items()
+    )
+    return (
+        f"kept: {completed['kept']}, dropped: {dropped}{f' ({reasons})' if reasons else ''}, "
+        f"skipped: {skipped} (stats of {tasks} completed task(s))"
+    )
+
+
+def render(logdir: str | Path, total: int | None = None, tail_lines: int = 15) -> str:
     stages, journal = collect(logdir, tail_lines)
-    now = now or time.time()
     out = [f"run: {logdir}"]
-    for stage in stages:
-        counts = stage.count()
-        order = ("completed", "failed", "running", "pending", "started", "not started")
-        summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:4])
-        jobs = f"  jobs {','.join(stage.job_ids)}" if stage.job_ids else ""
-        out.append(f"stage {stage.name}: {stage.tasks} tasks: {summary}{jobs}")
-        if stage.queue_note:
-            out.append(f"  !! {stage.queue_note}")
-        failed = [t for t in stage.states if t.state == "failed"]
-        for task in failed[:10]:
-            out.append(f"  task {task.rank} FAILED; log tail ({stage.path}/logs/task_{task.rank:05d}.log):")
-            out.extend("    " + line for line in task.log_tail.splitlines())
-        if len(failed) > 10:
-            out.append(f"  ... and {len(failed) - 10} more failed tasks")
-        pending = [t for t in stage.states if t.state == "pending"]
-        if pending:
-            out.append(
-                f"  pending: {pending[0].detail}"
-                + (f" (+{len(pending) - 1} more)" if len(pending) > 1 else "")
-            )
-        if failed and stage is not stages[-1]:
-            later = [s.name for s in stages[stages.index(stage) + 1 :]]
-            out.append(
-                f"  !! later stage(s) {', '.join(later)} cannot start until these tasks complete: "
-                "run the same command again (it resubmits only unfinished tasks)"
-            )
+    for i, stage in enumerate(stages):
+        out.extend(_stage_lines(stage, [s.name for s in stages[i + 1 :]]))
     out.append(
         f"generated: {journal.documents} documents, {journal.tokens} tokens "
         f"({journal.prompt_tokens} prompt tokens) in {len(journal.per_rank)} task journal(s)"
     )
-    start = run_start(stages)
-    end = journal.last_write
-    if start and end and end > start and journal.documents:
-        elapsed = end - start
-        docs_rate, tok_rate = journal.documents / elapsed, journal.tokens / elapsed
-        out.append(f"rate: {docs_rate:.2f} documents/s, {tok_rate:.1f} tokens/s over {_duration(elapsed)}")
-        estimated = total
-        first = stages[0]
-        done = [f"{t.rank:05d}" for t in first.states if t.state == "completed"]
-        if estimated is None and done and first.tasks:
-            per_task = sum(journal.per_rank.get(r, 0) for r in done) / len(done)
-            estimated = round(per_task * first.tasks)
-        if estimated:
-            left = max(estimated - journal.documents, 0)
-            label = "" if total else " (estimated from completed tasks)"
-            out.append(
-                f"progress: {journal.documents}/{estimated} documents{label}; "
-                f"ETA {_duration(left / docs_rate) if left else 'done'}"
-            )
+    done = {stage.name: stage.ranks("completed") for stage in stages}
+    completed = summarize([step for s in stages if done[s.name] for step in load_stats(s.path, done[s.name])])
+    if any(done.values()):
+        out.append(_outcome_line(completed, sum(map(len, done.values()))))
+    spent = timing(stages, completed, journal)
+    if spent.engines:
+        out.append(
+            f"engine start: {spent.start_seconds / spent.engines:.1f}s per engine ({spent.engines} engine(s))"
+        )
+    if spent.generation_seconds:
+        out.append(
+            f"generation: {spent.generated_tokens / spent.generation_seconds:.0f} generated tokens/s per engine, "
+            "start-up excluded"
+        )
+    out.extend(_progress(stages, journal, total))
     return "\n".join(out)
+
+
+def _progress(stages: list[StageStatus], journal: JournalTotals, total: int | None) -> list[str]:
+    start, end = run_start(stages), journal.last_write
+    if not (start and end and end > start and journal.documents):
+        return []
+    docs_rate = journal.documents / (end - start)
+    estimated, first = total, stages[0]
+    done = [f"{rank:05d}" for rank in first.ranks("completed")]
+    if estimated is None and done and first.record.tasks:
+        per_task = sum(journal.per_rank[r].documents for r in done if r in journal.per_rank) / len(done)
+        estimated = round(per_task * first.record.tasks)
+    if not estimated:
+        return []
+    left = max(estimated - journal.documents, 0)
+    label = "" if total else " (estimated from completed tasks)"
+    return [
+        f"progress: {journal.documents}/{estimated} documents{label}, {docs_rate:.2f} documents/s since the "
+        f"run started; ETA {_duration(left / docs_rate) if left else 'done'}"
+    ]
