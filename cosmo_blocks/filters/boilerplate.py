@@ -2,8 +2,9 @@
 
 import re
 
-from datatrove.data import DocumentsPipeline
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 
@@ -48,9 +49,15 @@ class BoilerplateCleaner(PipelineStep):
     """Remove a generated opener from the first line(s) of each document.
 
     Only the very start is touched, at most `max_openers` openers in a row ("Sure! Here is the
-    post:"), so a "Welcome" deep in a story stays. The untouched text goes to metadata `original_text` when something changed, and each
-    pattern that fired is counted as `stripped_<name>`. A document that would become empty is left
-    as it was (counted `kept_all_boilerplate`) for the length filter to judge.
+    post:"), so a "Welcome" deep in a story stays. The untouched text goes to metadata
+    `original_text` when something changed, and each pattern that fired is counted as
+    `stripped_<name>`. A document that would become empty is left as it was (counted
+    `kept_all_boilerplate`) for the length filter to judge.
+
+    A changed document that carries a token count (`token_length`, `token_count`) is recounted
+    with the tokenizer of its metadata `model` (loaded once per model), so the counts describe the
+    text that is kept. When that tokenizer cannot be loaded, the generator's count stays, counted
+    as `tokens_not_recounted` and said once in the log.
     """
 
     name = "🧹 Boilerplate"
@@ -61,6 +68,7 @@ class BoilerplateCleaner(PipelineStep):
         self.patterns = patterns
         self.max_openers = max_openers
         self._compiled = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in patterns]
+        self._tokenizers = {}
 
     def clean(self, text: str) -> tuple[str, list[str]]:
         """The text without its openers, and the names of the patterns that removed them."""
@@ -84,6 +92,7 @@ class BoilerplateCleaner(PipelineStep):
                 if fired and cleaned.strip():
                     doc.metadata.setdefault(keys.ORIGINAL_TEXT, doc.text)
                     doc.text = cleaned
+                    self._recount_tokens(doc)
                     for name in fired:
                         self.stat_update(f"stripped_{name}")
                     self.stat_update("changed")
@@ -91,3 +100,35 @@ class BoilerplateCleaner(PipelineStep):
                     self.stat_update("kept_all_boilerplate")
                 self.stat_update("total")
             yield doc
+
+    def _recount_tokens(self, doc: Document) -> None:
+        meta = doc.metadata
+        if meta.get(keys.TOKEN_LENGTH) is None and meta.get(keys.TOKEN_COUNT) is None:
+            return  # nothing counted tokens before this step
+        model = meta.get(keys.MODEL)
+        if model not in self._tokenizers:
+            self._tokenizers[model] = _load_tokenizer(model)
+        tokenizer = self._tokenizers[model]
+        if tokenizer is None:
+            self.stat_update("tokens_not_recounted")
+            return
+        meta[keys.TOKEN_LENGTH] = meta[keys.TOKEN_COUNT] = len(
+            tokenizer.encode(doc.text, add_special_tokens=False)
+        )
+        self.stat_update("tokens_recounted")
+
+
+def _load_tokenizer(model: str | None):
+    """The model's tokenizer, or None (said once per model) when it cannot be loaded."""
+    try:
+        if not model:
+            raise ValueError("the document names no model")
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(model)
+    except Exception as error:  # any loading failure means the same thing here: keep the old count
+        logger.warning(
+            f"cannot load the tokenizer of {model!r} ({type(error).__name__}: {error}); cleaned documents keep "
+            "the generator's token_length/token_count (stat tokens_not_recounted)"
+        )
+        return None

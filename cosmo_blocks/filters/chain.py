@@ -12,8 +12,8 @@ def quality_filters(
 ) -> list:
     """Boilerplate cleanup, then length, completeness, repetition and code-execution filters.
 
-    With `rejects_folder`, each filter writes what it drops to its own subfolder (a writer is
-    closed when its filter's input ends, so filters cannot share one).
+    With `rejects_folder`, each filter writes what it drops to its own subfolder
+    (`rejects/length`, `rejects/code`, ...), so each kind of drop can be read on its own.
     """
     from cosmo_blocks.writers import CosmopediaJsonlWriter
 

@@ -53,3 +53,36 @@ def test_step_keeps_original_and_counts_per_pattern():
     stats = step.stats.stats
     assert stats["stripped_title"].total == 1 and stats["stripped_sure"].total == 1
     assert stats["changed"].total == 2 and stats["kept_all_boilerplate"].total == 1
+
+
+def test_token_counts_are_recounted_with_the_generating_models_tokenizer(tiny_model):
+    """The tiny model's own tokenizer counts the kept text; an unloadable model keeps the old count,
+    counted and said once."""
+    from datatrove.utils.logging import logger
+    from transformers import AutoTokenizer
+
+    body = "Bees are busy insects that visit many flowers every single day of the summer."
+    opener = "Sure! Here is a blog post about bees, written for young readers:\n\n"
+    generated = len(AutoTokenizer.from_pretrained(tiny_model).encode(opener + body, add_special_tokens=False))
+    kept = len(AutoTokenizer.from_pretrained(tiny_model).encode(body, add_special_tokens=False))
+    assert kept < generated
+
+    def doc(i: int, model: str) -> Document:
+        counts = {keys.TOKEN_LENGTH: generated, keys.TOKEN_COUNT: generated}
+        return Document(text=opener + body, id=str(i), metadata={keys.MODEL: model, **counts})
+
+    messages = []
+    sink = logger.add(lambda m: messages.append(m.record["message"]), level="WARNING")
+    try:
+        step = BoilerplateCleaner()
+        docs = [doc(0, tiny_model), doc(1, "/no/such/model"), doc(2, "/no/such/model"), doc(3, tiny_model)]
+        out = list(step.run(iter(docs)))
+    finally:
+        logger.remove(sink)
+    assert [d.text for d in out] == [body] * 4
+    assert [(d.metadata[keys.TOKEN_LENGTH], d.metadata[keys.TOKEN_COUNT]) for d in out] == [
+        (kept, kept), (generated, generated), (generated, generated), (kept, kept)
+    ]  # fmt: skip
+    stats = step.stats.stats
+    assert stats["tokens_recounted"].total == 2 and stats["tokens_not_recounted"].total == 2
+    assert len([m for m in messages if "/no/such/model" in m and "tokens_not_recounted" in m]) == 1
