@@ -10,8 +10,15 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.filters.markdown import python_program
-from cosmo_blocks.filters.sandbox import Sandbox, SandboxLimits, SandboxResult, SandboxUnavailable
+from cosmo_blocks.filters.sandbox import (
+    DEFAULT_UID,
+    Sandbox,
+    SandboxLimits,
+    SandboxResult,
+    SandboxUnavailable,
+)
 
 
 class CodeExecutionFilter(BaseFilter):
@@ -37,6 +44,8 @@ class CodeExecutionFilter(BaseFilter):
         python: interpreter run inside the sandbox; it must live under /usr, which is all of the
             host filesystem the sandbox sees (read-only). The system Python, not this venv's.
         bwrap: path to the bubblewrap binary; looked up on PATH when None.
+        sandbox_uid: host uid the programs run as when this process is root; one no account or
+            other service uses, so that every process of it is a sandboxed program.
         cache_size: results remembered by program hash, so identical code runs once.
     """
 
@@ -55,14 +64,15 @@ class CodeExecutionFilter(BaseFilter):
         missing_module: str = "mark",
         python: str = "/usr/bin/python3",
         bwrap: str | None = None,
+        sandbox_uid: int = DEFAULT_UID,
         cache_size: int = 10_000,
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer, batch_size=batch_size)
         if on_missing_sandbox not in ("raise", "mark"):
-            raise ValueError(f"on_missing_sandbox must be 'raise' or 'mark', not {on_missing_sandbox!r}")
+            raise ConfigError(f"on_missing_sandbox must be 'raise' or 'mark', not {on_missing_sandbox!r}")
         if missing_module not in ("mark", "drop"):
-            raise ValueError(f"missing_module must be 'mark' or 'drop', not {missing_module!r}")
+            raise ConfigError(f"missing_module must be 'mark' or 'drop', not {missing_module!r}")
         limits = SandboxLimits(
             timeout=timeout,
             memory_bytes=memory_bytes,
@@ -70,7 +80,7 @@ class CodeExecutionFilter(BaseFilter):
             file_bytes=file_bytes,
             nproc=nproc,
         )
-        self.sandbox = Sandbox(limits, python=python, bwrap=bwrap)
+        self.sandbox = Sandbox(limits, python=python, bwrap=bwrap, uid=sandbox_uid)
         self.on_missing_sandbox = on_missing_sandbox
         self.missing_module = missing_module
         self.workers = workers or os.cpu_count() or 1

@@ -9,8 +9,10 @@ One program = one `bwrap` process tree:
   size-capped tmpfs as the work dir (/tmp, also HOME) and another one for /dev/shm. Nothing else
   of the host is visible: no /root, no /home, no /etc, no /work.
 - environment: `--clearenv` plus a minimal PATH/HOME/LANG; stdin is /dev/null.
-- identity: when we are root, the sandbox runs as an unprivileged uid (65534 by default), because
-  the kernel exempts root's real uid from RLIMIT_NPROC, which is what stops fork storms. util-linux's
+- identity: when we are root, the sandbox runs as an unprivileged uid of its own (`DEFAULT_UID`,
+  or `uid=`), because the kernel exempts root's real uid from RLIMIT_NPROC, which is what stops
+  fork storms. A uid no account uses (not `nobody`, which host daemons share) means every host
+  process of that uid belongs to a sandbox, so none can outlive its run unnoticed. util-linux's
   `setpriv` drops the uid and execs bwrap: `subprocess`'s own `user=` would force a full fork() of
   this process, which costs ~55 ms per program in a 2 GiB process (one that also ran the engine)
   against ~2 ms for the vfork path that setpriv keeps.
@@ -35,6 +37,12 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+
+from cosmo_blocks.errors import ConfigError
+
+# No account has it on Debian-like hosts: inside the block Debian reserves (65000-65533), above
+# systemd's dynamic users (61184-65519), below `nobody` (65534).
+DEFAULT_UID = 65_530
 
 
 class SandboxUnavailable(RuntimeError):
@@ -130,9 +138,11 @@ class Sandbox:
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     python: str = "/usr/bin/python3"
     bwrap: str | None = None  # path to bwrap; found on PATH when None
-    uid: int = 65534  # host uid to run as when we are root
+    uid: int = DEFAULT_UID  # host uid to run as when we are root; give each sandbox user its own
 
     def __post_init__(self):
+        if not 0 < self.uid < 2**32 - 1:
+            raise ConfigError(f"sandbox uid must be an unprivileged uid (1 to 4294967294), not {self.uid}")
         self.bwrap = self.bwrap or shutil.which("bwrap")
         self.setpriv = shutil.which("setpriv")
         self._checked = False
@@ -162,7 +172,7 @@ class Sandbox:
         if not os.access(self.python, os.X_OK):
             raise SandboxUnavailable(f"sandbox interpreter {self.python} not found; pass python=...")
         try:
-            res = self._run_once(b"print('ok')", probe=True)
+            res = self._run_once(b"print('ok')")
         except (SandboxError, OSError) as e:
             raise SandboxUnavailable(f"bubblewrap cannot create a sandbox here: {e}") from e
         if not res.ok or res.stdout.strip() != b"ok":
@@ -205,7 +215,7 @@ class Sandbox:
             self.python, "-I", "-S", "-B", "-c", prelude, str(report_fd),
         ]  # fmt: skip
 
-    def _run_once(self, code: bytes, probe: bool = False) -> SandboxResult:
+    def _run_once(self, code: bytes) -> SandboxResult:
         program_fd = os.memfd_create("program", 0)  # no file on the host's disk
         os.write(program_fd, code)
         os.lseek(program_fd, 0, os.SEEK_SET)

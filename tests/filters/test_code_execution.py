@@ -1,10 +1,12 @@
+import os
 import pickle
-import time
+import threading
 
 import pytest
 from datatrove.data import Document
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.filters import CodeExecutionFilter
 from cosmo_blocks.filters.markdown import code_blocks, python_program
 from cosmo_blocks.filters.sandbox import SandboxUnavailable
@@ -67,11 +69,29 @@ def test_identical_code_runs_once(code_filter):
     assert code_filter.stats.stats["code_cache_hits"].total == 1
 
 
-def test_programs_run_in_parallel(code_filter):
-    docs = [doc(py(f"import time\ntime.sleep(1)\nprint({i})"), str(i)) for i in range(4)]
-    start = time.monotonic()
+def test_programs_run_workers_at_a_time(code_filter):
+    """Counted, not timed: each program waits at a barrier for a second one to be running beside it,
+    which only a pool running two at once lets happen, and never more than two are running."""
+    both_running = threading.Barrier(2, timeout=120)  # a bound for a hang, not for speed
+    running, most = [], []
+    lock = threading.Lock()
+    real_run = code_filter.sandbox.run
+
+    def counted_run(code):
+        with lock:
+            running.append(code)
+            most.append(len(running))
+        both_running.wait()
+        try:
+            return real_run(code)
+        finally:
+            with lock:
+                running.remove(code)
+
+    code_filter.sandbox.run = counted_run
+    docs = [doc(py(f"print({i})"), str(i)) for i in range(4)]
     assert code_filter.filter_batch(docs) == [True] * 4
-    assert time.monotonic() - start < 3.5  # 2 workers: two rounds of 1 s, not four
+    assert max(most) == code_filter.workers == 2 and len(most) == 4
 
 
 def test_missing_third_party_module_marks_or_drops(bwrap_available):
@@ -83,7 +103,8 @@ def test_missing_third_party_module_marks_or_drops(bwrap_available):
 
 
 def test_run_step_drops_with_reasons_and_survives_hostile_docs(bwrap_available):
-    f = CodeExecutionFilter(timeout=3, batch_size=8)
+    # the clock stops only the loop: the others must reach their own limit first on a loaded machine
+    f = CodeExecutionFilter(timeout=8, batch_size=8)
     docs = [
         doc(py("print('fine')"), "ok"),
         doc(py("while True:\n    pass"), "loop"),
@@ -116,9 +137,9 @@ def test_missing_sandbox_mark_mode_runs_nothing_and_marks():
 
 
 def test_bad_configuration_fails_fast():
-    with pytest.raises(ValueError, match="on_missing_sandbox"):
+    with pytest.raises(ConfigError, match="on_missing_sandbox"):
         CodeExecutionFilter(on_missing_sandbox="ignore")
-    with pytest.raises(ValueError, match="missing_module"):
+    with pytest.raises(ConfigError, match="missing_module"):
         CodeExecutionFilter(bwrap="/nonexistent/bwrap", on_missing_sandbox="mark", missing_module="skip")
 
 
@@ -127,3 +148,14 @@ def test_pickles_for_executors_and_rechecks_there(code_filter):
     clone = pickle.loads(pickle.dumps(code_filter))
     assert clone._pool is None and clone.sandbox._checked is False
     assert clone.filter(doc(py("1/0"))) == (False, "runtime_error:ZeroDivisionError")
+
+
+def test_programs_run_as_the_configured_uid(bwrap_available):
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the sandbox as another uid")
+    f = CodeExecutionFilter(timeout=20, sandbox_uid=4_123_457)
+    assert f.filter(doc(py("import os\nassert os.getuid() == 4_123_457, os.getuid()"))) is True
+    assert f.filter(doc(py("import os\nassert os.getuid() == 65534"))) == (
+        False,
+        "runtime_error:AssertionError",
+    )
