@@ -155,11 +155,11 @@ class _Task:
         waiting: deque[Document] = deque()
         exhausted = False
         while True:
-            # read ahead (at most max_in_flight per round, so the backend is not kept waiting) until
-            # the input ends: then the task's total, and so its ETA, is known
-            room = min(
-                self.block.max_in_flight, self.block.read_ahead + self.block.max_in_flight - len(waiting)
-            )
+            # read ahead while the backend generates, so that the task's total (and with it the ETA)
+            # is known early; before the backend starts, only what it takes first
+            room = self.block.max_in_flight
+            if self.backend is not None:
+                room += self.block.read_ahead - len(waiting)
             for _ in range(room if not exhausted else 0):
                 doc = next(source, None)
                 if doc is None:
@@ -305,6 +305,15 @@ class Progress:
         )
         if self.total is not None and self.generated_docs:
             left = self.total - self.done
-            eta = left * self.elapsed() / self.generated_docs
-            line += f", ETA {eta:.0f}s"
+            line += f", ETA {duration(left * self.elapsed() / self.generated_docs)}"
         logger.info(line)
+
+
+def duration(seconds: float) -> str:
+    """42s, 12m05s, 3h07m"""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

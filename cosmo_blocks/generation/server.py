@@ -7,17 +7,17 @@ reading seeds and building prompts while up to `max_in_flight` requests are open
 
 import asyncio
 import itertools
+import os
 import queue
-import random
 import threading
 
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation import engine as eng
 from cosmo_blocks.generation.base import GenerationBlock, count_restart
 from cosmo_blocks.generation.server_process import VLLMServerProcess
-from cosmo_blocks.generation.vllm_generator import check_sampling
 
 
 def _has_vllm() -> bool:
@@ -27,31 +27,42 @@ def _has_vllm() -> bool:
 
 
 class ServerUnavailable(RuntimeError):
-    """The server stayed unreachable (or kept failing with 5xx) through every retry."""
+    """The server kept failing (unreachable, rate limited, 5xx) through every retry."""
 
 
 class OpenAIServerGenerator(GenerationBlock):
     """Generate through `/v1/chat/completions` of an OpenAI-compatible server (vLLM's, or any).
 
-    Either `endpoint="http://host:port"` (a server someone else runs; it must serve `model`), or no
-    endpoint: the block starts `python -m vllm.entrypoints.openai.api_server` for its task, waits
-    until /health answers (polled every 0.1 s), restarts it if it dies mid-run (at most
-    `max_server_restarts` times, resubmitting what was in flight) and stops it at the end.
+    Either `endpoint="http://host:port"` (a server someone else runs), or no endpoint: the block
+    starts `python -m vllm.entrypoints.openai.api_server` for its task, waits until /health answers
+    (polled every 0.1 s), restarts it if it dies mid-run (at most `max_server_restarts` times,
+    resubmitting what was in flight) and stops it at the end.
 
-    Connection errors, timeouts and 5xx answers are retried with exponential backoff (`max_retries`
-    times); a server that stays away fails the task with a message naming the URL, and the journal
-    keeps every finished generation for the rerun. A 400 about the context length skips the document
-    as `prompt_too_long`, other 4xx as `invalid_request`.
+    Requests go through the `openai` client. Rate limits (429), 5xx answers, timeouts and lost
+    connections are retried `max_retries` times, waiting what the server's `Retry-After` asks (up to
+    two minutes) or backing off exponentially; none of them ever skips a document. When the retries
+    run out the task fails with a message naming the URL, and the journal keeps every finished
+    generation, so a rerun resumes there. Only a refusal of the request itself is a counted skip: a
+    400 about the context length as `prompt_too_long`, any other 400 or 422 as `invalid_request`.
+    401, 403 and 404 (a wrong key or model name) fail the task.
 
     Sampling settings are sent as request fields (vLLM's server takes top_k, repetition_penalty,
     ignore_eos, ... beside the OpenAI ones), with a per-request `seed` when `seed` is set.
+
+    Args:
+        model: the model the server serves; None asks an endpoint for its only model (without an
+            endpoint: Mixtral-8x7B-Instruct on a GPU host, else the tiny stand-in model).
+        endpoint: base URL of a running server (with or without `/v1`); None starts one per task.
+        api_key: sent as a bearer token; default: the `OPENAI_API_KEY` environment variable.
+        max_retries: retries per request before the task fails.
+        request_timeout: seconds one request may take.
     """
 
     name = "🤖 OpenAI server"
 
     def __init__(
         self,
-        model: str = eng.DEFAULT_MODEL,
+        model: str | None = None,
         endpoint: str | None = None,
         sampling: str | dict = "default",
         engine_kwargs: dict | None = None,
@@ -59,7 +70,6 @@ class OpenAIServerGenerator(GenerationBlock):
         seed: int | None = None,
         max_in_flight: int = 256,
         max_retries: int = 5,
-        backoff: float = 0.5,
         request_timeout: float = 600.0,
         max_server_restarts: int = 2,
         server_start_timeout: float = 600.0,
@@ -67,18 +77,28 @@ class OpenAIServerGenerator(GenerationBlock):
         progress_interval: float = 30.0,
     ):
         super().__init__(model, sampling, journal_dir, seed, max_in_flight, progress_interval)
-        if endpoint is None:
+        if endpoint is None and model is not None:
             eng.check_model(model)
         if endpoint is None or _has_vllm():  # a client without vllm leaves the check to the server
-            check_sampling(self.sampling)
-        self.endpoint = endpoint.rstrip("/") if endpoint else None
+            eng.check_sampling(self.sampling)
+        self.endpoint = _base_url(endpoint) if endpoint else None
         self.engine_kwargs = dict(engine_kwargs or {})
         self.max_retries = max_retries
-        self.backoff = backoff
         self.request_timeout = request_timeout
         self.max_server_restarts = max_server_restarts
         self.server_start_timeout = server_start_timeout
         self.api_key = api_key
+
+    def resolve_model(self) -> str:
+        if self.model is not None:
+            return self.model
+        if self.endpoint is None:
+            return eng.default_model()
+        return served_model(self.endpoint, self.key())
+
+    def key(self) -> str:
+        # servers that check no key (vLLM without --api-key) take any
+        return self.api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
 
     def open_backend(self, rank: int) -> "ServerBackend":
         server = None
@@ -88,10 +108,28 @@ class OpenAIServerGenerator(GenerationBlock):
             self.stat_update("engine_start_seconds", value=round(server.start_seconds, 1), unit="task")
         return ServerBackend(self, server)
 
-    def body(self, doc_id: str, prompt: str) -> dict:
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}]} | self.sampling
+    def request_kwargs(self, doc_id: str, prompt: str) -> dict:
+        """Keyword arguments of `chat.completions.create`; vLLM's own settings go in the body as is."""
         seed = self.request_seed(doc_id)
-        return body if seed is None else body | {"seed": seed}
+        extra = self.sampling if seed is None else self.sampling | {"seed": seed}
+        return {"model": self.model, "messages": [{"role": "user", "content": prompt}], "extra_body": extra}
+
+
+def _base_url(endpoint: str) -> str:
+    endpoint = endpoint.rstrip("/")
+    return endpoint[: -len("/v1")] if endpoint.endswith("/v1") else endpoint
+
+
+def served_model(endpoint: str, api_key: str) -> str:
+    import openai
+
+    with openai.OpenAI(base_url=f"{endpoint}/v1", api_key=api_key, max_retries=5) as client:
+        models = [m.id for m in client.models.list()]
+    if len(models) != 1:
+        raise ConfigError(
+            f"{endpoint} serves {len(models)} models ({', '.join(models)}); choose one with model=..."
+        )
+    return models[0]
 
 
 class ServerBackend:
@@ -106,6 +144,7 @@ class ServerBackend:
         self.requests: dict[str, tuple[Document, str, object, int]] = {}
         self.tickets = itertools.count()
         self.restarts = 0
+        self.error: Exception | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="cosmo-http")
         self.thread.start()
@@ -119,16 +158,20 @@ class ServerBackend:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def _make_client(self):
-        import httpx
+        import openai
 
-        limits = httpx.Limits(max_connections=self.block.max_in_flight, max_keepalive_connections=64)
-        headers = {"Authorization": f"Bearer {self.block.api_key}"} if self.block.api_key else {}
-        return httpx.AsyncClient(timeout=self.block.request_timeout, limits=limits, headers=headers)
+        return openai.AsyncOpenAI(
+            base_url=f"{self.url}/v1",
+            api_key=self.block.key(),
+            max_retries=self.block.max_retries,
+            timeout=self.block.request_timeout,
+        )
 
-    def submit(self, doc: Document, prompt: str) -> None:
+    def submit(self, doc: Document, prompt: str) -> str | None:
         ticket = next(self.tickets)
         future = asyncio.run_coroutine_threadsafe(self.request(doc, prompt, ticket), self.loop)
         self.requests[doc.id] = (doc, prompt, future, ticket)
+        return None
 
     async def request(self, doc: Document, prompt: str, ticket: int) -> None:
         try:
@@ -140,23 +183,23 @@ class ServerBackend:
         self.results.put((doc, result, ticket))
 
     async def post(self, doc: Document, prompt: str) -> dict:
-        import httpx
+        import openai
 
-        body = self.block.body(doc.id, prompt)
-        for attempt in range(self.block.max_retries + 1):
-            try:
-                response = await self.client.post(f"{self.url}/v1/chat/completions", json=body)
-            except (httpx.TransportError, httpx.TimeoutException) as e:
-                error = f"{type(e).__name__}: {e}"
-            else:
-                if response.status_code < 500:
-                    return parse_response(response)
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
-            if attempt < self.block.max_retries:
-                await asyncio.sleep(self.block.backoff * 2**attempt * (0.5 + random.random()))
-        raise ServerUnavailable(f"{self.url} failed {self.block.max_retries + 1} times, last: {error}")
+        try:
+            completion = await self.client.chat.completions.create(**self.block.request_kwargs(doc.id, prompt))
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            return refusal(e)
+        except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:
+            raise ServerUnavailable(
+                f"{self.url} failed {self.block.max_retries + 1} times, last: {describe(e)}"
+            ) from e
+        except openai.APIStatusError as e:
+            raise RuntimeError(f"generation server {self.url} refused the request: {describe(e)}") from e
+        return parse_completion(completion)
 
     def poll(self) -> list[tuple[Document, dict]]:
+        if self.error is not None:
+            raise self.error
         finished = [self.wait_one()]
         while True:
             try:
@@ -167,14 +210,29 @@ class ServerBackend:
         for doc, result, ticket in finished:
             if self.requests.get(doc.id, (None,) * 4)[3] != ticket:
                 continue  # a request from before a server restart, since resubmitted
-            if isinstance(result, ServerUnavailable):
-                self.fail(result)
-                return out  # the server was restarted: everything in flight was resubmitted
+            if isinstance(result, ServerUnavailable) and self.server is not None and not self.server.alive():
+                self.restart(result)
+                return out  # everything in flight was resubmitted
             if isinstance(result, Exception):
-                raise result
+                # what finished beside it still reaches the journal; the next poll raises
+                self.error = self.error or self.failure(result)
+                continue
             del self.requests[doc.id]
             out.append((doc, result))
+        if self.error is not None and not out:
+            raise self.error
         return out
+
+    def failure(self, error: Exception) -> Exception:
+        if not isinstance(error, ServerUnavailable):
+            return error
+        failure = RuntimeError(
+            f"generation server {self.url} cannot serve requests ({error}); "
+            f"{len(self.requests)} requests were in flight. Finished generations are in the journal "
+            "and a rerun of this task resumes from there."
+        )
+        failure.__cause__ = error
+        return failure
 
     def wait_one(self):
         while True:
@@ -183,16 +241,6 @@ class ServerBackend:
             except queue.Empty:
                 if self.server is not None and not self.server.alive():
                     self.restart(RuntimeError(f"vLLM server exited with code {self.server.returncode}"))
-
-    def fail(self, error: Exception) -> None:
-        if self.server is not None and not self.server.alive():
-            self.restart(error)
-            return
-        raise RuntimeError(
-            f"generation server {self.url} cannot serve requests ({error}); "
-            f"{len(self.requests)} requests were in flight. Finished generations are in the journal "
-            "and a rerun of this task resumes from there."
-        ) from error
 
     def restart(self, error: Exception) -> None:
         """Our own server died: start a new one and resubmit everything in flight."""
@@ -206,6 +254,8 @@ class ServerBackend:
         self.requests.clear()
         self.server.start()
         self.url = self.server.url
+        self.call(self.client.close())
+        self.client = self.call(self._make_client())
         for doc, prompt, _future, _ticket in pending:
             self.submit(doc, prompt)
 
@@ -213,7 +263,7 @@ class ServerBackend:
         for _doc, _prompt, future, _ticket in self.requests.values():
             future.cancel()
         try:
-            self.call(self.client.aclose())
+            self.call(self.client.close())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=5)
@@ -221,18 +271,25 @@ class ServerBackend:
                 self.server.stop()
 
 
-def parse_response(response) -> dict:
-    """A result dict from a chat completion, or a skip for a request the server refuses."""
-    if response.status_code != 200:
-        message = response.text[:500]
-        too_long = "context length" in message or "maximum model length" in message or "too long" in message
-        return {"skip": "prompt_too_long" if too_long else "invalid_request", "message": message}
-    data = response.json()
-    choice = data["choices"][0]
-    usage = data.get("usage") or {}
+def describe(error) -> str:
+    status = getattr(error, "status_code", None)
+    return f"HTTP {status}: {error.message}" if status else f"{type(error).__name__}: {error}"
+
+
+def refusal(error) -> dict:
+    """A counted skip for a request the server refuses (400, 422)."""
+    message = str(error.message)[:500]
+    lowered = message.lower()
+    too_long = "context length" in lowered or "maximum model length" in lowered or "too long" in lowered
+    return {"skip": "prompt_too_long" if too_long else "invalid_request", "message": message}
+
+
+def parse_completion(completion) -> dict:
+    choice = completion.choices[0]
+    usage = completion.usage
     return {
-        "text": choice["message"]["content"] or "",
-        "finish_reason": choice.get("finish_reason") or "unknown",
-        "prompt_tokens": usage.get("prompt_tokens", 0),
-        "token_length": usage.get("completion_tokens", 0),
+        "text": choice.message.content or "",
+        "finish_reason": choice.finish_reason or "unknown",
+        "prompt_tokens": usage.prompt_tokens if usage else 0,
+        "token_length": usage.completion_tokens if usage else 0,
     }
