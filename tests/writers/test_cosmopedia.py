@@ -62,3 +62,60 @@ def test_rejects_keep_their_reason(tmp_path):
     ds = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
     assert ds.column_names == COLUMNS + ["filter_reason"]
     assert set(ds["filter_reason"]) == {"too_short_chars"}
+
+
+def promised_fields_docs() -> list[Document]:
+    base = {keys.PROMPT: "Write", keys.MODEL: "/no/such/model", keys.FINISH_REASON: "stop"}
+    return [
+        Document(text="Sure! Here is the post:\nBees are busy.", id="opener", metadata=dict(base)),
+        Document(
+            text="Arrays:\n\n```python\nimport numpy as np\nprint(np.zeros(2))\n```\n\nThat is all.",
+            id="numpy",
+            metadata=dict(base),
+        ),
+        Document(text="Plain text that stays as it is.", id="plain", metadata=dict(base)),
+    ]
+
+
+@pytest.mark.parametrize("writer_cls,builder,pattern", [
+    (CosmopediaJsonlWriter, "json", "*.jsonl"),
+    (CosmopediaParquetWriter, "parquet", "*.parquet"),
+])  # fmt: skip
+def test_original_text_and_code_unverified_reach_the_dataset(tmp_path, writer_cls, builder, pattern):
+    """The cleaner's original_text and the code filter's code_unverified are columns; a task file in
+    which neither was set still has them, typed, so `datasets` opens the files together."""
+    from cosmo_blocks.filters import BoilerplateCleaner, CodeExecutionFilter
+
+    cleaner = BoilerplateCleaner()
+    code = CodeExecutionFilter(on_missing_sandbox="mark", missing_module="mark", workers=1)
+    writer = writer_cls(str(tmp_path))
+    for rank, docs in enumerate([promised_fields_docs(), promised_fields_docs()[2:]]):
+        list(writer.run(code.run(cleaner.run(iter(docs), rank), rank), rank))
+    files = sorted(str(p) for p in tmp_path.rglob(pattern))
+    assert len(files) == 2
+    ds = datasets.load_dataset(builder, data_files=files, split="train", cache_dir=str(tmp_path / "cache"))
+    by_id = {row["id"]: row for row in ds}
+    assert by_id["opener"]["text"] == "Bees are busy."
+    assert by_id["opener"]["original_text"] == "Sure! Here is the post:\nBees are busy."
+    assert by_id["numpy"]["code_unverified"] is True and by_id["numpy"]["original_text"] == ""
+    assert [row["code_unverified"] for row in ds if row["id"] == "plain"] == [False, False]
+    assert ds.features["code_unverified"].dtype == "bool"
+
+
+def test_token_count_is_written_and_datatrove_reads_it(tmp_path):
+    """datatrove's doc stats and LengthCounter read `token_count`; our output carries it, also for a
+    document that set only Cosmopedia's `token_length`."""
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.tokens import LengthCounter
+
+    written = list(docs())
+    for doc in written[:3]:
+        doc.metadata[keys.TOKEN_COUNT] = doc.metadata[keys.TOKEN_LENGTH]
+    writer = CosmopediaJsonlWriter(str(tmp_path / "out"))
+    list(writer.run(iter(written)))
+    assert writer.stats.stats["doc_len_tokens"].total == sum(100 + i for i in range(3))
+    read_back = list(JsonlReader(str(tmp_path / "out"))())
+    assert [d.metadata["token_count"] for d in read_back] == [100, 101, 102, 103, 104]
+    counter = LengthCounter()
+    list(counter.run(iter(read_back)))
+    assert {k: v.total for k, v in counter.stats.stats.items()} == {100 + i: 1 for i in range(5)}
