@@ -1,4 +1,4 @@
-"""Cleanup and quality filters for generated documents (issue 4): what Cosmopedia never checked."""
+"""Cleanup and quality filters for generated documents: what Cosmopedia never checked."""
 
 from cosmo_blocks.filters.boilerplate import BoilerplateCleaner
 from cosmo_blocks.filters.chain import quality_filters

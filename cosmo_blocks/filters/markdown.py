@@ -37,11 +37,6 @@ def code_blocks(text: str) -> list[CodeBlock]:
     return blocks
 
 
-def has_unclosed_fence(text: str) -> bool:
-    blocks = code_blocks(text)
-    return bool(blocks) and not blocks[-1].closed
-
-
 def python_program(text: str) -> str | None:
     """The document's Python blocks joined in order into one program; None when it has none.
 

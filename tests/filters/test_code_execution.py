@@ -94,7 +94,8 @@ def test_programs_run_workers_at_a_time(code_filter):
     assert max(most) == code_filter.workers == 2 and len(most) == 4
 
 
-def test_missing_third_party_module_marks_or_drops(bwrap_available):
+@pytest.mark.usefixtures("bwrap_available")
+def test_missing_third_party_module_marks_or_drops():
     text = doc(py("import numpy as np\nprint(np.arange(3))"))
     marked = CodeExecutionFilter(timeout=20)
     assert marked.filter(text) is True and text.metadata[keys.CODE_UNVERIFIED] is True
@@ -102,9 +103,10 @@ def test_missing_third_party_module_marks_or_drops(bwrap_available):
     assert strict.filter(doc(py("import numpy"))) == (False, "runtime_error:ModuleNotFoundError")
 
 
-def test_run_step_drops_with_reasons_and_survives_hostile_docs(bwrap_available):
+@pytest.mark.usefixtures("bwrap_available")
+def test_run_step_drops_with_reasons_and_survives_hostile_docs():
     # the clock stops only the loop: the others must reach their own limit first on a loaded machine
-    f = CodeExecutionFilter(timeout=8, batch_size=8)
+    f = CodeExecutionFilter(timeout=5, batch_size=8)
     docs = [
         doc(py("print('fine')"), "ok"),
         doc(py("while True:\n    pass"), "loop"),
@@ -150,7 +152,8 @@ def test_pickles_for_executors_and_rechecks_there(code_filter):
     assert clone.filter(doc(py("1/0"))) == (False, "runtime_error:ZeroDivisionError")
 
 
-def test_programs_run_as_the_configured_uid(bwrap_available):
+@pytest.mark.usefixtures("bwrap_available")
+def test_programs_run_as_the_configured_uid():
     if os.geteuid() != 0:
         pytest.skip("only root runs the sandbox as another uid")
     f = CodeExecutionFilter(timeout=20, sandbox_uid=4_123_457)

@@ -15,7 +15,7 @@ from cosmo_blocks.filters import (
 from tests.filters.conftest import load_labelled
 
 LABELLED = load_labelled()
-IDS = [name for name, _, _ in LABELLED]
+CASES = [pytest.param(doc, expect, id=name) for name, doc, expect in LABELLED]
 
 
 def verdict(f, doc):
@@ -43,24 +43,24 @@ def test_the_set_covers_every_format_language_and_failure():
         assert reason in reasons
 
 
-@pytest.mark.parametrize("name,doc,expect", LABELLED, ids=IDS)
-def test_length(name, doc, expect):
+@pytest.mark.parametrize("doc,expect", CASES)
+def test_length(doc, expect):
     assert verdict(LengthFilter(), copy.deepcopy(doc)) == expect.get("length")
 
 
-@pytest.mark.parametrize("name,doc,expect", LABELLED, ids=IDS)
-def test_completeness(name, doc, expect):
+@pytest.mark.parametrize("doc,expect", CASES)
+def test_completeness(doc, expect):
     f = CompletenessFilter(require_summary=True)
     assert verdict(f, copy.deepcopy(doc)) == expect.get("completeness")
 
 
-@pytest.mark.parametrize("name,doc,expect", LABELLED, ids=IDS)
-def test_repetition(name, doc, expect):
+@pytest.mark.parametrize("doc,expect", CASES)
+def test_repetition(doc, expect):
     assert verdict(RepetitionFilter(), copy.deepcopy(doc)) == expect.get("repetition")
 
 
-@pytest.mark.parametrize("name,doc,expect", LABELLED, ids=IDS)
-def test_boilerplate(name, doc, expect):
+@pytest.mark.parametrize("doc,expect", CASES)
+def test_boilerplate(doc, expect):
     cleaned, fired = BoilerplateCleaner().clean(doc.text)
     assert fired == expect.get("boilerplate", [])
     if fired:
@@ -69,7 +69,8 @@ def test_boilerplate(name, doc, expect):
         assert cleaned == doc.text
 
 
-def test_code_execution(bwrap_available):
+@pytest.mark.usefixtures("bwrap_available")
+def test_code_execution():
     """All documents in one batch, the way the pipeline runs them."""
     f = CodeExecutionFilter(timeout=20, batch_size=len(LABELLED))
     docs = [copy.deepcopy(doc) for _, doc, _ in LABELLED]
@@ -80,7 +81,8 @@ def test_code_execution(bwrap_available):
         assert bool(doc.metadata.get(keys.CODE_UNVERIFIED)) == bool(expect.get("code_unverified")), name
 
 
-def test_whole_chain_counts_every_drop(bwrap_available):
+@pytest.mark.usefixtures("bwrap_available")
+def test_whole_chain_counts_every_drop():
     """The blocks composed as a datatrove pipeline: each document leaves at its first failing filter."""
     steps = [
         BoilerplateCleaner(),

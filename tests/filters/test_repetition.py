@@ -65,8 +65,11 @@ def test_duplicated_paragraphs_and_lines():
     para = "This paragraph keeps coming back again and again in the text."
     text = "\n\n".join([para] * 4 + SENTENCES[:3])
     assert f.filter(Document(text=text, id="p")) == (False, "dup_para_frac")
-    lines = "\n".join(["Same line here."] * 5 + SENTENCES)
-    assert f.filter(Document(text=lines, id="l"))[1].startswith("dup_line")
+    lines = "\n".join(["Same line here."] * 5 + SENTENCES)  # 4 of 11 lines repeat, few characters
+    assert f.filter(Document(text=lines, id="l")) == (False, "dup_line_frac")
+    long_line = " ".join(SENTENCES[:3])  # 1 of 5 lines repeats, a third of the characters
+    lines = "\n".join([long_line, *SENTENCES[3:], long_line])
+    assert f.filter(Document(text=lines, id="c")) == (False, "dup_line_char_frac")
 
 
 @pytest.mark.parametrize(
@@ -106,7 +109,10 @@ def test_korean_is_measured_in_characters():
     # no spaces at all (Chinese-style): whitespace words would see one giant token
     chinese = "水是生命之源。" * 3 + "我们每天都需要喝水。植物也需要水才能生长。河流把水带到大海。" * 1
     assert _WORDS.findall(chinese)[0] == "水是生命之源"
-    assert f.filter(Document(text=chinese * 4, id="z", metadata={"language": "zh"}))[0] is False
+    zh = Document(text=chinese * 4, id="z", metadata={"language": "zh"})
+    assert f.filter(zh) == (False, "tail_loop")
+    # a 4-gram is an order only characters have (words start at 2)
+    assert RepetitionFilter(tail_loop=False).filter(zh) == (False, "top_4_gram")
 
 
 def test_empty_and_thresholds_can_be_switched_off():
