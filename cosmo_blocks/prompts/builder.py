@@ -5,6 +5,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.prompts.templates import TemplateError, load_catalog
 
 
@@ -55,7 +56,7 @@ class PromptBuilder(PipelineStep):
         self.audiences = self._check_audiences(audiences)
         self.language = language
         if variants < 1:
-            raise ValueError(f"variants must be >= 1, got {variants}")
+            raise ConfigError(f"variants must be >= 1, got {variants}")
         self.variants = variants
         clause = self.catalog.topic_clause
         self.topic_clause_share = (
@@ -71,6 +72,9 @@ class PromptBuilder(PipelineStep):
         unknown = [name for name in mix if name not in formats]
         if unknown:
             raise TemplateError(f"unknown format(s) {unknown} in the mix; known formats: {sorted(formats)}")
+        bad = {name: share for name, share in mix.items() if not isinstance(share, (int, float)) or share < 0}
+        if bad:
+            raise TemplateError(f"format shares must be numbers >= 0, got {bad}")
         mix = {name: float(share) for name, share in mix.items() if share > 0}
         if not mix:
             raise TemplateError("the format mix gives every format a share of 0")

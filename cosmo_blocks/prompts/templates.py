@@ -5,6 +5,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.resources import bundled_dir
 
 # the installation's prompts/ (the wheel's copy, or the checkout's); override with templates_dir=
@@ -12,8 +13,8 @@ DEFAULT_TEMPLATES_DIR = bundled_dir("prompts")
 FIELDS = ("topic", "context", "audience", "topic_clause")
 
 
-class TemplateError(ValueError):
-    pass
+class TemplateError(ConfigError):
+    """A format, audience, language or template file that the prompts folder does not provide."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,6 @@ class Catalog:
             )
         return self.templates[f"{language}/{format_}"]
 
-    def languages(self) -> set[str]:
-        return {name.split("/")[0] for name in self.templates}
-
 
 def _check_fields(path: Path, text: str) -> None:
     try:
@@ -65,14 +63,20 @@ def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
     manifest_path = root / "manifest.toml"
     if not manifest_path.is_file():
         raise TemplateError(f"no prompt manifest at {manifest_path}")
-    manifest = tomllib.loads(manifest_path.read_text())
+    try:
+        manifest = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise TemplateError(f"{manifest_path} is not valid TOML: {e}") from None
     formats = manifest.get("formats", {})
+    for name, spec in formats.items():
+        if not isinstance(spec.get("audiences"), list) or not spec["audiences"]:
+            raise TemplateError(f'[formats.{name}] in {manifest_path} needs audiences = ["...", ...]')
     templates = {}
     for path in sorted(root.glob("*/*.txt")):
         format_, language = path.stem, path.parent.name
         if format_ not in formats:
             raise TemplateError(f"template {path} has no [formats.{format_}] entry in {manifest_path}")
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         _check_fields(path, text)
         templates[f"{language}/{format_}"] = Template(path, text)
     return Catalog(root, formats, manifest.get("audiences", {}), manifest.get("topic_clause", {}), templates)

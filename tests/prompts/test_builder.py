@@ -1,11 +1,14 @@
 """PromptBuilder and the template files under prompts/."""
 
 import shutil
+import string
 from collections import Counter
 
 import pytest
+from datatrove.data import Document
 
 from cosmo_blocks import keys
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.prompts import PromptBuilder, TemplateError, load_catalog
 from cosmo_blocks.seeds import SeedReader, TopicExtractor
 from tests.conftest import REPO, run_cli, run_steps, stats_of
@@ -14,6 +17,32 @@ from tests.conftest import REPO, run_cli, run_steps, stats_of
 def build(seeds, **kwargs):
     builder = PromptBuilder(**kwargs)
     return run_steps([SeedReader(str(seeds)), TopicExtractor(), builder]), builder
+
+
+def read_seeds(seeds) -> dict:
+    """The seeds as PromptBuilder receives them, by seed id."""
+    return {d.metadata[keys.SEED_ID]: d for d in run_steps([SeedReader(str(seeds)), TopicExtractor()])}
+
+
+def expected_prompts(builder, seed, format_, audience) -> set[str]:
+    """The template filled with this seed's own values, with and without the topic clause."""
+    meta, language = seed.metadata, builder.language
+    clause = builder.catalog.topic_clause[language].format(topic=meta[keys.TOPIC])
+    return {
+        builder.catalog.template(format_, language).text.format(
+            topic=meta[keys.TOPIC],
+            context=meta[keys.CONTEXT],
+            audience=builder.catalog.audience_names[language][audience],
+            topic_clause=topic_clause,
+        )
+        for topic_clause in ("", clause)
+    }
+
+
+def template_copy(tmp_path):
+    templates = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", templates)
+    return templates
 
 
 def test_every_format_has_english_and_the_seed_languages_have_korean():
@@ -37,17 +66,25 @@ def test_same_seeds_same_prompts_and_ids(sample_seeds):
     assert len({d.id for d in first}) == 60
 
 
-def test_metadata_and_instruction_before_extract(sample_seeds):
+def test_each_prompt_carries_its_seed_and_its_filled_template(sample_seeds):
+    seeds = read_seeds(sample_seeds)
+    assert sum("{" in s.metadata[keys.CONTEXT] for s in seeds.values()) > 0  # LaTeX braces pass through
     docs, builder = build(sample_seeds)
+    assert [d.metadata[keys.SEED_ID] for d in docs] == list(seeds)
+    clauses = Counter()
     for doc in docs:
-        meta = doc.metadata
-        assert meta[keys.FORMAT] in builder.mix and meta[keys.LANGUAGE] == "en"
+        meta, seed = doc.metadata, seeds[doc.metadata[keys.SEED_ID]]
+        assert doc.id == f"{seed.metadata[keys.SEED_ID]}/0"
+        # the seed's own fields (seed_id, seed_data, topic, title...) unchanged, the extract left out
+        added = {keys.FORMAT, keys.AUDIENCE, keys.LANGUAGE, keys.VARIANT, keys.PROMPT}
+        kept = {k: v for k, v in seed.metadata.items() if k not in added and k != keys.CONTEXT}
+        assert {k: v for k, v in meta.items() if k not in added} == kept
+        assert {keys.SEED_ID, keys.SEED_DATA, keys.TOPIC} <= set(kept)
+        assert meta[keys.LANGUAGE] == "en" and meta[keys.VARIANT] == 0 and meta[keys.FORMAT] in builder.mix
         assert meta[keys.AUDIENCE] in builder.catalog.formats[meta[keys.FORMAT]]["audiences"]
-        assert meta[keys.TOPIC] and keys.CONTEXT not in meta
-        prompt = meta[keys.PROMPT]
-        assert "{" not in prompt or "$" in prompt  # no unrendered field (math seeds keep LaTeX braces)
-        # the fixed instruction comes first so vLLM's prefix cache can share it across prompts
-        assert prompt.index(meta[keys.TOPIC]) > 40
+        assert meta[keys.PROMPT] in expected_prompts(builder, seed, meta[keys.FORMAT], meta[keys.AUDIENCE])
+        clauses["within the context of" in meta[keys.PROMPT]] += 1
+    assert clauses[True] and clauses[False]  # both renderings were checked
     stats = stats_of(builder)
     assert stats["prompts"] == 30
     assert sum(v for k, v in stats.items() if k.startswith("format_")) == 30
@@ -96,25 +133,111 @@ def test_unknown_format_or_audience_fails_fast():
         PromptBuilder(language="fr")
 
 
+def assert_instruction_first(catalog_dir=None):
+    """In every template of every language, rendered: the fixed instruction (its opening sentence,
+    its list of requirements) and the topic before the seed's extract, and after the extract only
+    the line that cues the answer. A shared prefix first is what vLLM's prefix cache reuses."""
+    catalog = load_catalog(catalog_dir)
+    topic, extract = "TOPIC-7f3a", "EXTRACT-c41d opens the seed.\nIts second line."
+    seed = Document(text="", id="s", metadata={keys.SEED_ID: "s", keys.TOPIC: topic, keys.CONTEXT: extract})
+    for name, template in catalog.templates.items():
+        language, format_ = name.split("/")
+        builder = PromptBuilder(language=language, topic_clause_share=1.0, templates_dir=catalog_dir)
+        first_line = template.text.split("\n", 1)[0]
+        opening = [literal.strip() for literal, *_ in string.Formatter().parse(first_line) if literal.strip()]
+        requirements = [line for line in template.text.splitlines() if line.startswith("- ")]
+        assert opening and len(requirements) >= 3, name
+        prompt = builder.render(seed, format_, catalog.formats[format_]["audiences"][0], 0)
+        start = prompt.index(extract)
+        for text in [*opening, *requirements, topic]:
+            assert prompt.index(text) + len(text) <= start, (name, text)
+        cue = prompt[start + len(extract) :].strip().strip('"').strip()
+        assert cue and "\n" not in cue, (name, cue)
+    return catalog
+
+
+def test_instruction_before_extract_in_every_format_and_language():
+    catalog = assert_instruction_first()
+    assert {name.split("/")[0] for name in catalog.templates} == {"en", "ko"}
+    assert len(catalog.templates) == 2 * len(catalog.formats)
+
+
+def test_instruction_check_catches_an_extract_moved_up(tmp_path):
+    templates = template_copy(tmp_path)
+    story = templates / "ko" / "story.txt"
+    text = story.read_text(encoding="utf-8")
+    first, rest = text.split("\n", 1)
+    story.write_text(first + '\n"{context}"\n' + rest.replace('"{context}"', ""), encoding="utf-8")
+    with pytest.raises(AssertionError, match="ko/story"):
+        assert_instruction_first(templates)
+
+
 def test_template_naming_a_missing_field_fails_with_its_name(tmp_path):
-    templates = tmp_path / "prompts"
-    shutil.copytree(REPO / "prompts", templates)
+    templates = template_copy(tmp_path)
     (templates / "en" / "wikihow.txt").write_text("Write a guide about {topic} for {reader_age}.\n")
     with pytest.raises(TemplateError) as err:
         PromptBuilder(templates_dir=templates)
     assert "wikihow.txt" in str(err.value) and "{reader_age}" in str(err.value)
 
 
-def test_a_user_adds_a_format_by_adding_a_file(tmp_path):
-    templates = tmp_path / "prompts"
-    shutil.copytree(REPO / "prompts", templates)
+def test_a_user_adds_a_format_by_adding_a_file(tmp_path, sample_seeds):
+    templates = template_copy(tmp_path)
     (templates / "en" / "lecture.txt").write_text(
-        "Write lecture notes for {audience} on {topic}:\n{context}\n"
+        "Write lecture notes for {audience}{topic_clause} on {topic}:\n{context}\n"
     )
     with open(templates / "manifest.toml", "a") as f:
         f.write('\n[formats.lecture]\nshare = 0.0\naudiences = ["college"]\n')
-    builder = PromptBuilder(templates_dir=templates, mix={"lecture": 1})
+    assert "lecture" not in PromptBuilder(templates_dir=templates).mix  # a share of 0 stays out
+    docs, builder = build(sample_seeds, templates_dir=templates, mix={"lecture": 1})
     assert builder.mix == {"lecture": 1.0}
+    seeds = read_seeds(sample_seeds)
+    assert len(docs) == len(seeds) == 30
+    for doc in docs:
+        meta = doc.metadata
+        assert (meta[keys.FORMAT], meta[keys.AUDIENCE]) == ("lecture", "college")
+        assert meta[keys.PROMPT].startswith("Write lecture notes for college students")
+        assert meta[keys.PROMPT] in expected_prompts(builder, seeds[meta[keys.SEED_ID]], "lecture", "college")
+    assert stats_of(builder)["format_lecture"] == 30
+
+
+def test_every_prompt_mistake_is_a_config_error(tmp_path):
+    """One error type for configuration: the command line prints it as one line."""
+    assert issubclass(TemplateError, ConfigError)
+    for kwargs in ({"mix": {"textbok": 1}}, {"audiences": ["toddlers"]}, {"language": "fr"}):
+        with pytest.raises(ConfigError):
+            PromptBuilder(**kwargs)
+    with pytest.raises(ConfigError, match="numbers >= 0"):
+        PromptBuilder(mix={"story": "half"})
+    with pytest.raises(ConfigError, match="variants"):
+        PromptBuilder(variants=0)
+    templates = template_copy(tmp_path)
+    manifest = templates / "manifest.toml"
+    good = manifest.read_text(encoding="utf-8")
+    manifest.write_text(good + "\n[formats.story\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="manifest.toml is not valid TOML"):
+        load_catalog(templates)
+    manifest.write_text(good.replace('audiences = ["children", "teenagers", "adults"]', ""), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[formats.story\] .* needs audiences"):
+        load_catalog(templates)
+    manifest.unlink()
+    with pytest.raises(ConfigError, match="no prompt manifest"):
+        load_catalog(templates)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "textbok"], "unknown format(s) ['textbok']"),
+        (["--audience", "toddlers"], "unknown audience(s) ['toddlers']"),
+        (["--language", "fr"], "no template for format"),
+    ],
+)
+def test_prompt_mistakes_print_one_clean_line(sample_seeds, args, message):
+    result = run_cli("-m", "cosmo_blocks.cli", "prompts", "render", "--seeds", str(sample_seeds), *args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
 
 
 def test_prompts_render_command(sample_seeds):
