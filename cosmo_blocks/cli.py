@@ -5,67 +5,181 @@ import sys
 
 import click
 
-from cosmo_blocks.run import load_build, options_from, run_pipeline
+from cosmo_blocks.errors import ConfigError
+
+
+class ConfigErrorsAsClickErrors:
+    """The one place a configuration mistake becomes a clean `Error: ...` line and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as e:
+            raise click.ClickException(str(e)) from None
+
+
+class Group(ConfigErrorsAsClickErrors, click.Group):
+    pass
+
+
+class Command(ConfigErrorsAsClickErrors, click.Command):
+    pass
+
+
+def _choices(names) -> str:
+    try:
+        return ", ".join(names())
+    except Exception:  # a broken catalog must not break --help; using it reports the problem
+        return "(see the folder)"
+
+
+def _presets() -> list[str]:
+    from cosmo_blocks.run.settings import preset_names
+
+    return preset_names()
+
+
+def _preset_keys() -> list[str]:
+    from cosmo_blocks.run.settings import FIELDS
+
+    return sorted(FIELDS)
+
+
+def _pipelines() -> list[str]:
+    from cosmo_blocks.resources import bundled_pipelines
+
+    return bundled_pipelines()
+
+
+def _formats() -> list[str]:
+    from cosmo_blocks.prompts.templates import load_catalog
+
+    return sorted(load_catalog().formats)
+
+
+def _audiences() -> list[str]:
+    from cosmo_blocks.prompts.templates import load_catalog
+
+    return sorted({a for spec in load_catalog().formats.values() for a in spec["audiences"]})
 
 
 def pipeline_options(f):
     """The options every pipeline takes, for `cosmo run` and `python pipelines/NAME.py` alike."""
     options = [
-        click.option("--seeds", help="Seed file or folder (jsonl/parquet, any fsspec path)."),
-        click.option("--executor", help="local, slurm, slurm-NAME (executors/*.toml) or a .toml path."),
-        click.option("--tasks", type=int, help="Number of tasks (shards)."),
-        click.option("--workers", type=int, help="Tasks running at once (local executor)."),
+        click.option(
+            "--seeds",
+            help="Seed file, folder or glob (jsonl/parquet, any fsspec path); default: the pipeline's.",
+        ),
+        click.option(
+            "--executor",
+            help=f"Executor preset: {_choices(_presets)} (executors/*.toml), or a .toml path. Default: local.",
+        ),
+        click.option("--tasks", type=int, help="Number of tasks (shards); a stage's own count wins."),
+        click.option(
+            "--workers",
+            type=int,
+            help="Tasks running at once: worker processes locally, the array throttle (%N) on SLURM.",
+        ),
         click.option("--limit", type=int, help="At most this many seeds per task."),
         click.option(
-            "--model", help="Hub id or local model folder (default: Mixtral on GPU, tiny model on CPU)."
+            "--model",
+            help="Hub id or local model folder; with --endpoint, the server's model name. Default: chosen "
+            "on each task's host (Mixtral-8x7B-Instruct with a GPU, the tiny stand-in without).",
+        ),
+        click.option(
+            "--endpoint",
+            help="Generate through an OpenAI-compatible server at this URL (needs --model; API key from "
+            "OPENAI_API_KEY).",
+        ),
+        click.option(
+            "--tensor-parallel",
+            type=int,
+            help="GPUs one engine spans (default: the preset's gpus_per_task, at least 1).",
         ),
         click.option("--output", help="Output folder (default: output)."),
         click.option("--logging-dir", help="Logs, stats, journals, completions (default: OUTPUT/logs)."),
-        click.option("--dry-run", is_flag=True, default=None, help="SLURM: print the sbatch script only."),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            default=None,
+            help="Check everything and print the plan (stages, steps, tasks, seed files, model, tensor "
+            "parallelism, outputs; on SLURM the sbatch scripts); start nothing, write nothing.",
+        ),
         click.option("--partition", help="SLURM partition (overrides the preset)."),
         click.option("--time", help="SLURM time limit per task, e.g. 24:00:00 (overrides the preset)."),
         click.option("--qos", help="SLURM QoS (overrides the preset)."),
         click.option(
             "--set",
-            "settings",
+            "sets",
             multiple=True,
             metavar="KEY=VALUE",
-            help="Override any preset field (TOML value), e.g. --set gpus_per_task=1. Repeatable.",
+            help="Override a preset field (a TOML value), e.g. --set gpus_per_task=1. Repeatable. "
+            f"Fields: {_choices(_preset_keys)}.",
         ),
     ]
     return functools.reduce(lambda acc, option: option(acc), reversed(options), f)
 
 
-@click.group()
+def _run(build, kwargs: dict, script: str | None = None):
+    from cosmo_blocks.run import RunOptions, run_pipeline
+
+    run_pipeline(build, RunOptions(**kwargs), script=script)
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="cosmo-blocks", prog_name="cosmo")
 def main():
-    """cosmo-blocks: Cosmopedia-style synthetic data with datatrove blocks and vLLM."""
+    """cosmo-blocks: Cosmopedia-style synthetic data with datatrove blocks and vLLM.
+
+    \b
+    Examples:
+      cosmo run quickstart --output out/quickstart
+      cosmo run quickstart --dry-run
+      cosmo status out/quickstart/logs
+      cosmo prompts render --seeds seeds.jsonl -n 3
+    """
 
 
-@main.command("run")
-@click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
+RUN_EPILOG = f"""\b
+Examples:
+  cosmo run quickstart --output out/quickstart
+  cosmo run my_pipeline.py --seeds data/seeds/ --tasks 8 --workers 2
+  cosmo run quickstart --executor slurm --tasks 1000 --model mistralai/Mixtral-8x7B-Instruct-v0.1 --dry-run
+  cosmo run quickstart --endpoint http://localhost:8000 --model my-model
+\b
+Bundled pipelines: {_choices(_pipelines)}.
+Executor presets: {_choices(_presets)}."""
+
+
+@main.command("run", epilog=RUN_EPILOG)
+@click.argument("pipeline")
 @pipeline_options
 def run_cmd(pipeline, **kwargs):
-    """Run a pipeline script (one that defines build(opts))."""
-    from cosmo_blocks.slurm import SlurmPresetError
+    """Run PIPELINE: a bundled pipeline's name or a script that defines build(opts)."""
+    from cosmo_blocks.resources import find_pipeline
+    from cosmo_blocks.run import load_build
 
-    try:
-        run_pipeline(load_build(pipeline), options_from(**kwargs))
-    except SlurmPresetError as e:  # a configuration problem: the message says what to change
-        raise click.ClickException(str(e)) from None
+    script = find_pipeline(pipeline)
+    _run(load_build(script), kwargs, script=str(script))
 
 
 def pipeline_main(build):
     """Entry point for `if __name__ == "__main__": pipeline_main(build)` in a pipeline script."""
+    # the script's docstring, its line breaks kept (it shows example commands)
+    doc = (build.__globals__.get("__doc__") or "Run this pipeline.").strip()
+    doc = "\n\n".join(f"\b\n{paragraph}" for paragraph in doc.split("\n\n"))
 
-    @click.command()
+    @click.command(cls=Command, help=doc, epilog=RUN_EPILOG.split("\n\b\n")[-1])
     @pipeline_options
     def command(**kwargs):
-        run_pipeline(build, options_from(**kwargs))
+        _run(build, kwargs, script=sys.argv[0])
 
     command(prog_name=sys.argv[0])
 
 
-@main.command("status")
+@main.command(
+    "status", epilog="\b\nExamples:\n  cosmo status out/logs\n  cosmo status /fsx/run1/logs --watch 60"
+)
 @click.argument("logdir", type=click.Path(exists=True, file_okay=False))
 @click.option("--total", type=int, help="Documents expected in all (for the ETA); else estimated.")
 @click.option(
@@ -88,17 +202,21 @@ def status_cmd(logdir, total, tail_lines, watch):
         time.sleep(watch)
 
 
-@main.group()
+@main.group(cls=Group)
 def prompts():
     """Look at prompts without any engine."""
 
 
-@prompts.command("render")
-@click.option("--seeds", required=True, help="Seed file or folder.")
+@prompts.command(
+    "render",
+    epilog="\b\nExamples:\n  cosmo prompts render --seeds seeds.jsonl -n 3\n"
+    "  cosmo prompts render --seeds seeds.jsonl --format story --audience children --language ko",
+)
+@click.option("--seeds", required=True, help="Seed file, folder or glob.")
 @click.option("-n", "count", type=int, default=5, show_default=True, help="How many prompts.")
-@click.option("--format", "format_", help="Only this format.")
-@click.option("--audience", help="Only this audience.")
-@click.option("--language", default="en", show_default=True)
+@click.option("--format", "format_", help=f"Only this format: {_choices(_formats)}.")
+@click.option("--audience", help=f"Only this audience: {_choices(_audiences)}.")
+@click.option("--language", default="en", show_default=True, help="Template language (prompts/LANGUAGE/).")
 @click.option("--variants", type=int, default=1, show_default=True, help="Prompts per seed.")
 def prompts_render(seeds, count, format_, audience, language, variants):
     """Print the first N prompts built from SEEDS."""
@@ -127,7 +245,7 @@ def prompts_render(seeds, count, format_, audience, language, variants):
         click.echo(meta["prompt"])
 
 
-@main.command("tiny-model")
+@main.command("tiny-model", epilog="\b\nExample:\n  cosmo tiny-model ~/models/tiny-mixtral")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
 def tiny_model(directory, seed):

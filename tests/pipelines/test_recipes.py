@@ -5,24 +5,53 @@ from pathlib import Path
 
 import pytest
 
-from cosmo_blocks.run import load_build, make_executor, options_from
+from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.resources import bundled_dir, find_pipeline
+from cosmo_blocks.run import RunOptions, adapter_for, load_build
+from cosmo_blocks.run.stages import plan_stages
 
-PIPELINES = sorted(Path(__file__).resolve().parents[2].glob("pipelines/*.py"))
+PIPELINES = sorted(bundled_dir("pipelines").glob("*.py"))
 
 
 @pytest.mark.parametrize("script", PIPELINES, ids=lambda p: p.stem)
 def test_pipeline_builds(script, tmp_path, sample_seeds):
-    opts = options_from(
+    opts = RunOptions(
         seeds=str(sample_seeds), output=str(tmp_path), model="mistralai/Mixtral-8x7B-Instruct-v0.1"
     )
-    steps = load_build(script)(opts)
-    assert steps
-    make_executor(steps, opts).save_executor_as_json()  # what datatrove does before running
+    stages = plan_stages(load_build(script)(opts), opts)
+    adapter = adapter_for(opts)
+    adapter.prepare(stages)
+    (_, executor), *_ = adapter.executors
+    executor.save_executor_as_json()  # what datatrove does before running
     saved = json.loads((Path(opts.logging_dir) / "executor.json").read_text())
-    assert len(saved["pipeline"]) == len(steps)
+    assert len(saved["pipeline"]) == len(stages[0].steps)
+
+
+def generator_of(name: str, **options):
+    opts = RunOptions(output="unused", **options)
+    steps = load_build(find_pipeline(name))(opts)
+    (generator,) = [step for step in steps if hasattr(step, "engine_kwargs")]
+    return generator
+
+
+@pytest.mark.parametrize("name", ["quickstart", "cosmopedia"])
+def test_tensor_parallel_size_follows_gpus_per_task(name, sample_seeds):
+    seeds = str(sample_seeds)
+    assert generator_of(name, seeds=seeds, executor="slurm").engine_kwargs["tensor_parallel_size"] == 2
+    one_gpu = generator_of(name, seeds=seeds, executor="slurm", sets=("gpus_per_task=1",))
+    assert one_gpu.engine_kwargs["tensor_parallel_size"] == 1
+    four = generator_of(name, seeds=seeds, sets=("gpus_per_task=4",))  # a local machine with 4 GPUs
+    assert four.engine_kwargs["tensor_parallel_size"] == 4
+    assert generator_of(name, seeds=seeds, tensor_parallel=2).engine_kwargs["tensor_parallel_size"] == 2
+
+
+@pytest.mark.parametrize("name", ["quickstart", "cosmopedia"])
+def test_default_model_is_left_to_the_task_host(name, sample_seeds):
+    assert generator_of(name, seeds=str(sample_seeds)).model is None
+    assert generator_of(name, seeds=str(sample_seeds), model="org/model").model == "org/model"
 
 
 def test_cosmopedia_recipe_needs_seeds(tmp_path):
-    build = load_build(Path(__file__).resolve().parents[2] / "pipelines" / "cosmopedia.py")
-    with pytest.raises(ValueError, match="needs --seeds"):
-        build(options_from(output=str(tmp_path)))
+    build = load_build(find_pipeline("cosmopedia"))
+    with pytest.raises(ConfigError, match="needs --seeds"):
+        build(RunOptions(output=str(tmp_path)))

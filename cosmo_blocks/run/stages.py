@@ -1,0 +1,62 @@
+"""Stages: what `build(opts)` returns, resolved into what an executor adapter runs."""
+
+from dataclasses import dataclass
+
+from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.run.options import RunOptions
+from cosmo_blocks.run.settings import ExecutorSettings
+
+
+@dataclass
+class Stage:
+    """One stage of a multi-stage pipeline: its steps, and optionally its own task count and preset.
+
+    `build(opts)` may return `[Stage("generate", [...]), Stage("stats", [...], tasks=1, preset="slurm-cpu")]`.
+    Stages run in order; on SLURM they are submitted together, each waiting (afterok) for the previous
+    one. A stage's logs go to `{logging_dir}/{name}`. `preset` applies only when the run itself uses a
+    preset of the same kind (a local run stays local).
+    """
+
+    name: str
+    steps: list
+    tasks: int | None = None
+    preset: str | None = None
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """A stage as it will run: tasks, workers and executor settings resolved, its own logging folder."""
+
+    name: str
+    steps: list
+    tasks: int
+    workers: int
+    settings: ExecutorSettings
+    logging_dir: str
+
+
+def plan_stages(built: list, opts: RunOptions) -> list[StagePlan]:
+    """The stages of what `build(opts)` returned: a plain list of steps is one stage, `main`, whose
+    logs go directly to the logging folder. A stage's own task count wins over --tasks."""
+    from cosmo_blocks.writers import check_shared_writers
+
+    if not isinstance(built, list | tuple):
+        raise ConfigError(f"build(opts) must return a list of steps or of Stages, got {type(built).__name__}")
+    if not any(isinstance(item, Stage) for item in built):
+        built = [Stage("main", list(built))]
+        logging_dirs = [opts.logging_dir]
+    elif not all(isinstance(item, Stage) for item in built):
+        raise ConfigError("build(opts) must return either steps or Stage objects, not a mix")
+    else:
+        logging_dirs = [f"{opts.logging_dir}/{stage.name}" for stage in built]
+    names = [stage.name for stage in built]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"stage names must be unique: {names}")
+    plans = []
+    for stage, logging_dir in zip(built, logging_dirs, strict=True):
+        check_shared_writers(stage.steps)
+        settings = opts.settings_for(stage.preset)
+        tasks, workers = stage.tasks or settings.tasks, stage.workers or settings.workers
+        plans.append(StagePlan(stage.name, stage.steps, tasks, workers, settings, logging_dir))
+    return plans
