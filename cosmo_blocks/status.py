@@ -174,50 +174,44 @@ def stage_status(stage: StageRecord, tail_lines: int = 15) -> StageStatus:
     folder = Path(stage.logging_dir)
     stage.tasks = stage.tasks or _world_size(folder)
     status = StageStatus(stage)
-    completions = (
-        {p.name for p in (folder / "completions").glob("*")} if (folder / "completions").is_dir() else set()
-    )
+    completed = {p.name for p in folder.glob("completions/*")}
     mapping = _array_ranks(stage)
-    queued: dict[int, tuple[str, str]] = {}
     queue = squeue_states(stage.job_ids)
-    if queue:
-        for key, (state, reason) in queue.items():
-            for rank in mapping.get(key, []):
-                queued[rank] = (state, reason)
-        never = [r for r in queue.values() if "DependencyNeverSatisfied" in r[1]]
-        if never:
-            status.queue_note = (
-                f"{len(never)} task(s) wait on a dependency that can never be satisfied (a task of the "
-                "previous stage failed): fix it and run the same command again, then `scancel` these"
-            )
+    queued = {rank: entry for key, entry in (queue or {}).items() for rank in mapping.get(key, [])}
+    never = [reason for _, reason in (queue or {}).values() if "DependencyNeverSatisfied" in reason]
+    if never:
+        status.queue_note = (
+            f"{len(never)} task(s) wait on a dependency that can never be satisfied (a task of the "
+            "previous stage failed): fix it and run the same command again, then `scancel` these"
+        )
     for rank in range(stage.tasks):
-        log = folder / "logs" / f"task_{rank:05d}.log"
-        if f"{rank:05d}" in completions:
+        if f"{rank:05d}" in completed:
             status.states.append(TaskState(rank, "completed"))
         elif rank in queued:
             state, reason = queued[rank]
-            if state in ("RUNNING", "COMPLETING"):
-                status.states.append(TaskState(rank, "running"))
-            else:
-                status.states.append(TaskState(rank, "pending", f"{state.lower()} ({reason})"))
-        elif log.is_file():
-            # off the queue (or no queue to ask) and not completed: it failed, was cancelled or killed
-            failed = bool(queue is not None and stage.job_ids) or _log_has_error(log)
-            tail = log_tail(log, tail_lines) if failed else ""
-            slurm_log = next(
-                (
-                    folder / "slurm_logs" / f"{job}_{index}.out"
-                    for (job, index), ranks in mapping.items()
-                    if rank in ranks
-                ),
-                None,
+            running = state in ("RUNNING", "COMPLETING")
+            status.states.append(
+                TaskState(rank, "running" if running else "pending", f"{state.lower()} ({reason})")
             )
-            if failed and slurm_log is not None and slurm_log.is_file():
-                tail = f"{tail}\n--- slurm log\n{log_tail(slurm_log, tail_lines)}"
-            status.states.append(TaskState(rank, "failed" if failed else "started", "", tail))
         else:
-            status.states.append(TaskState(rank, "not started"))
+            slurm_log = next((f"{job}_{i}.out" for (job, i), ranks in mapping.items() if rank in ranks), None)
+            status.states.append(
+                _off_queue(folder, rank, queue is not None and bool(stage.job_ids), slurm_log, tail_lines)
+            )
     return status
+
+
+def _off_queue(folder: Path, rank: int, queried: bool, slurm_log: str | None, tail_lines: int) -> TaskState:
+    """Neither completed nor queued: not started, or it failed, was cancelled or killed."""
+    log = folder / "logs" / f"task_{rank:05d}.log"
+    if not log.is_file():
+        return TaskState(rank, "not started")
+    if not (queried or _log_has_error(log)):
+        return TaskState(rank, "started")  # a local run: running, or killed without a trace
+    tail = log_tail(log, tail_lines)
+    if slurm_log and (folder / "slurm_logs" / slurm_log).is_file():
+        tail += f"\n--- slurm log\n{log_tail(folder / 'slurm_logs' / slurm_log, tail_lines)}"
+    return TaskState(rank, "failed", "", tail)
 
 
 def _array_ranks(stage: StageRecord) -> dict[tuple[str, int], list[int]]:
