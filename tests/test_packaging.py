@@ -1,6 +1,7 @@
 """The wheel is a package, not a checkout: it carries prompts/, executors/ and pipelines/ and runs
 from any directory with nothing of the checkout in reach."""
 
+import gzip
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import zipfile
 from email.parser import Parser
 from pathlib import Path
 
+import orjson
 import pytest
 from packaging.requirements import Requirement
 
@@ -122,16 +124,27 @@ def test_installed_wheel_runs_a_bundled_pipeline_by_name_and_one_by_path(site, t
     assert "sample.jsonl" in done.stdout + done.stderr  # the plan lists the wheel's bundled seeds
     assert not (tmp_path / "out" / "data").exists()
 
+    # a user's own pipeline, run for real (no engine: prompts from the wheel's templates, written out)
     mine = tmp_path / "my" / "my_pipeline.py"
     mine.parent.mkdir()
     mine.write_text(
-        "from cosmo_blocks.seeds import SeedReader\n"
-        "from cosmo_blocks.resources import bundled_seeds\n\n\n"
+        "from datatrove.pipeline.writers import JsonlWriter\n"
+        "from cosmo_blocks.prompts import PromptBuilder\n"
+        "from cosmo_blocks.resources import bundled_seeds\n"
+        "from cosmo_blocks.seeds import SeedReader, TopicExtractor\n\n\n"
         "def build(opts):\n"
-        "    return [SeedReader(opts.seeds or str(bundled_seeds()))]\n"
+        "    seeds = SeedReader(opts.seeds or str(bundled_seeds()))\n"
+        "    return [seeds, TopicExtractor(), PromptBuilder(), JsonlWriter(f'{opts.output}/prompts')]\n"
     )
-    done = run_installed(site, tmp_path, cosmo, "run", "my/my_pipeline.py", "--dry-run", "--output", "out2")
+    done = run_installed(site, tmp_path, cosmo, "run", "my/my_pipeline.py", "--output", "mine")
     assert done.returncode == 0, done.stdout + done.stderr
+    prompts = []
+    for path in (tmp_path / "mine" / "prompts").glob("*.jsonl*"):
+        with gzip.open(path) as f:
+            prompts += [orjson.loads(line)["metadata"] for line in f]
+    seeds = (site / "cosmo_blocks" / "_bundled" / "pipelines" / "seeds" / "sample.jsonl").read_bytes()
+    assert len(prompts) == len(seeds.splitlines()) == 30
+    assert all(p["prompt"] and p["seed_id"] for p in prompts)
 
 
 def test_checkout_install_uses_the_checkout_folders():
