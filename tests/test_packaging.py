@@ -14,6 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 
 import cosmo_blocks
+from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.resources import BUNDLED, bundled_dir, find_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,3 +154,5 @@ def test_checkout_install_uses_the_checkout_folders():
     for name in BUNDLED:
         assert bundled_dir(name) == REPO / name
     assert find_pipeline("quickstart") == REPO / "pipelines" / "quickstart.py"
+    with pytest.raises(ConfigError, match=r"no pipeline 'quickstar'.*quickstart"):
+        find_pipeline("quickstar")
