@@ -46,7 +46,8 @@ def slurm_cluster(tmp_path_factory):
 
 def cosmo(*args, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """`cosmo ...` from this venv as a real process (it submits with the real sbatch)."""
-    full_env = os.environ | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(HERE)} | (env or {})
+    python_path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    full_env = os.environ | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "cosmo_blocks.cli", *args],
         capture_output=True,

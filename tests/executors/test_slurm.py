@@ -5,10 +5,13 @@ import subprocess
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 
+from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.generation.journal import iter_journal
 from cosmo_blocks.run import RunOptions, run_pipeline
-from cosmo_blocks.slurm import SlurmPresetError
+from cosmo_blocks.run.record import RunRecord
 from tests.executors.conftest import HERE, MAX_ARRAY_SIZE, cosmo, queue_empty, wait_for
 
 REPO = HERE.parents[1]
@@ -25,17 +28,67 @@ def read_jsonl_dir(folder: Path) -> list[dict]:
 
 
 def job_ids(logdir: Path) -> list[str]:
-    record = json.loads((logdir / "cosmo_run.json").read_text())
-    return [j for stage in record["stages"] for j in stage["job_ids"]]
+    return [j for stage in RunRecord.read(logdir).stages for j in stage.job_ids]
 
 
 def completions(folder: Path) -> int:
     return len(list((folder / "completions").glob("*"))) if (folder / "completions").is_dir() else 0
 
 
-def journal_lines(logdir: Path, rank: int) -> int:
+def journal_ids(logdir: Path, rank: int) -> list[str]:
     path = logdir / "journal" / f"{rank:05d}.jsonl"
-    return path.read_bytes().count(b"\n") if path.is_file() else 0
+    return [entry["id"] for entry in iter_journal(path)] if path.is_file() else []
+
+
+def generation_stats(logdir: Path, rank: int) -> dict:
+    """Totals of the generation step in one task's stats (written when the task completed)."""
+    steps = json.loads((logdir / "stats" / f"{rank:05d}.json").read_text())
+    stats = next(step["stats"] for step in steps if "GENERATION" in step["name"])
+    return {k: v["total"] if isinstance(v, dict) else v for k, v in stats.items()}
+
+
+# rank 1 of the quickstart (2 tasks: 15 seeds x 2 variants each) freezes after this many documents
+FREEZE_AT = 5
+PER_TASK = 30
+
+
+def frozen_quickstart(out: Path, tiny_model: str, *extra: str) -> tuple[list[str], dict]:
+    """The command line and environment of a quickstart run whose rank 1 freezes (steps.FreezeAfter)."""
+    args = ["run", str(HERE / "frozen_quickstart.py"), "--executor", "slurm-local", "--tasks", "2"]
+    args += ["--model", tiny_model, "--output", str(out), *extra]
+    return args, {"FREEZE": f"1:{FREEZE_AT}:{out.parent / (out.name + '.frozen')}"}
+
+
+def wait_frozen(out: Path) -> int:
+    """The pid of rank 1 once it has stopped itself after FREEZE_AT documents."""
+    marker = out.parent / (out.name + ".frozen")
+
+    def frozen():
+        if not marker.is_file():
+            return None
+        pid = int(marker.read_text())
+        assert psutil.pid_exists(pid), "the task that froze is gone"
+        return pid if psutil.Process(pid).status() == psutil.STATUS_STOPPED else None
+
+    return wait_for(frozen, 300, f"rank 1 to freeze after {FREEZE_AT} documents", 0.2)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def assert_resumed_not_regenerated(logdir: Path, journaled: list[str]) -> None:
+    """Rank 1's rerun took every journaled document from the journal and generated only the rest."""
+    assert FREEZE_AT <= len(journaled) < PER_TASK and len(set(journaled)) == len(journaled)
+    stats = generation_stats(logdir, 1)
+    assert stats.get("resumed_from_journal", 0) == len(journaled)
+    assert stats.get("generated", 0) == PER_TASK - len(journaled)
+    final = journal_ids(logdir, 1)
+    assert final[: len(journaled)] == journaled  # appended to, not rewritten
+    assert len(final) == len(set(final)) == PER_TASK  # each document journaled exactly once
 
 
 def test_preset_errors_before_submission(slurm_cluster, tmp_path):
@@ -48,7 +101,7 @@ def test_preset_errors_before_submission(slurm_cluster, tmp_path):
         return []
 
     opts = RunOptions(executor="slurm-local", output=str(tmp_path / "o"), partition="nosuch")
-    with pytest.raises(SlurmPresetError, match="partition 'nosuch' does not exist.*debug"):
+    with pytest.raises(ConfigError, match="partition 'nosuch' does not exist.*debug"):
         run_pipeline(build, opts)
     assert not (tmp_path / "o" / "logs" / "cosmo_run.json").exists()
 
@@ -100,66 +153,64 @@ def test_quickstart_array_with_tiny_model_and_status(slurm_cluster, tiny_model, 
     assert "4 tasks: 4 completed, 0 failed, 0 running, 0 pending" in status.stdout
     tokens = sum(d["token_length"] for d in docs)
     assert f"generated: 16 documents, {tokens} tokens" in status.stdout
-    assert "rate:" in status.stdout and "ETA done" in status.stdout
+    assert f"kept: {len(kept)}, dropped: {len(rejected)}" in status.stdout
+    assert "engine start: " in status.stdout and "(4 engine(s))" in status.stdout
+    assert "generated tokens/s per engine, start-up excluded" in status.stdout
+    assert "ETA done" in status.stdout
 
 
 def test_cancelled_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path):
     out = tmp_path / "cancel"
     logdir = out / "logs"
-    args = ["run", QUICKSTART, "--executor", "slurm-local", "--tasks", "2", "--model", tiny_model]
-    args += ["--output", str(out)]
-    res = cosmo(*args)
+    args, env = frozen_quickstart(out, tiny_model)
+    res = cosmo(*args, env=env)
     assert res.returncode == 0, res.stderr
     (job,) = job_ids(logdir)
-    # cancel rank 1 as soon as it has journaled its first generation (30 prompts to go per task)
-    wait_for(lambda: journal_lines(logdir, 1) >= 1, 300, "rank 1's first journaled generation", 0.05)
+    pid = wait_frozen(out)
     subprocess.run(["scancel", f"{job}_1"], check=True)
-    at_cancel = journal_lines(logdir, 1)
-    wait_for(lambda: queue_empty([job]), 300, "the array to end")
+    wait_for(lambda: queue_empty([job]) and gone(pid), 300, "the array to end")
     assert (logdir / "completions" / "00000").exists()
-    assert not (logdir / "completions" / "00001").exists(), "rank 1 finished before it could be cancelled"
-    assert at_cancel < 30
+    assert not (logdir / "completions" / "00001").exists()
+    journaled = journal_ids(logdir, 1)
 
     status = cosmo("status", str(logdir))
     assert "1 completed, 1 failed" in status.stdout, status.stdout
 
-    res = cosmo(*args)  # the same command again
+    res = cosmo(*args, env=env)  # the same command again
     assert res.returncode == 0, res.stderr
     (job2,) = job_ids(logdir)
     assert job2 != job
     assert json.loads((logdir / "ranks_to_run.json").read_text()) == [1]
     wait_for(lambda: queue_empty([job2]), 300, "the resubmitted task")
     assert completions(logdir) == 2
-    log = (logdir / "logs" / "task_00001.log").read_text()
-    assert "finished generations" in log  # the journal was loaded, not regenerated
+    assert_resumed_not_regenerated(logdir, journaled)
     docs = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
     ids = [d["id"] for d in docs]
-    assert len(ids) == 60 and len(set(ids)) == 60  # 30 seeds x 2 variants, each exactly once
+    assert len(ids) == 2 * PER_TASK and len(set(ids)) == 2 * PER_TASK  # 30 seeds x 2 variants, once each
 
 
 def test_requeued_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path):
     """What preemption with `requeue = true` does: SLURM kills the running task and queues it again."""
     out = tmp_path / "requeue"
     logdir = out / "logs"
-    args = ["run", QUICKSTART, "--executor", "slurm-local", "--tasks", "2", "--model", tiny_model]
-    res = cosmo(*args, "--output", str(out), "--set", "requeue=true")
+    args, env = frozen_quickstart(out, tiny_model, "--set", "requeue=true")
+    res = cosmo(*args, env=env)
     assert res.returncode == 0, res.stderr
     (job,) = job_ids(logdir)
-    wait_for(lambda: journal_lines(logdir, 1) >= 1, 300, "rank 1's first journaled generation", 0.05)
+    pid = wait_frozen(out)
     subprocess.run(["scontrol", "requeue", f"{job}_1"], check=True)
-    at_requeue = journal_lines(logdir, 1)
-    # SLURM holds a requeued job back for about two minutes (BeginTime); an admin may release it at once
+    # SLURM holds a requeued job back for about two minutes (BeginTime): read what the killed run
+    # journaled before releasing it (an admin may release it at once)
+    wait_for(lambda: gone(pid), 120, "the requeued task's first run to be killed")
+    journaled = journal_ids(logdir, 1)
     wait_for(lambda: release_now(f"{job}_1"), 60, "the requeued task to be released")
     wait_for(lambda: queue_empty([job]), 300, "the requeued array to end")
 
     assert completions(logdir) == 2
-    assert at_requeue < 30, "rank 1 finished before it could be requeued"
-    rank1 = json.loads((logdir / "stats" / "00001.json").read_text())
-    generation = next(step["stats"] for step in rank1 if "vLLM" in step["name"])
-    assert generation.get("resumed_from_journal", 0) >= at_requeue  # nothing journaled generated again
+    assert_resumed_not_regenerated(logdir, journaled)
     docs = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
     ids = [d["id"] for d in docs]
-    assert len(ids) == 60 and len(set(ids)) == 60  # 30 seeds x 2 variants, each exactly once
+    assert len(ids) == 2 * PER_TASK and len(set(ids)) == 2 * PER_TASK  # 30 seeds x 2 variants, once each
 
 
 def release_now(job: str) -> bool:
@@ -192,14 +243,13 @@ def test_two_stages_second_waits_for_first(slurm_cluster, tmp_path):
     args = ["run", str(HERE / "two_stage.py"), "--executor", "slurm-local", "--seeds", SAMPLE]
     res = cosmo(*args, "--output", str(out), "--workers", "4", env={"STAGE1_DELAY": "3"})
     assert res.returncode == 0, res.stderr
-    record = json.loads((out / "logs" / "cosmo_run.json").read_text())
-    copy, merge = record["stages"]
-    assert merge["depends_on"] == ":".join(copy["job_ids"])
+    copy, merge = RunRecord.read(out / "logs").stages
+    assert merge.depends_on == ":".join(copy.job_ids)
     state = subprocess.run(
-        ["squeue", "-h", "-j", merge["job_ids"][0], "-o", "%T %E"], capture_output=True, text=True
+        ["squeue", "-h", "-j", merge.job_ids[0], "-o", "%T %E"], capture_output=True, text=True
     )
     assert state.stdout.startswith("PENDING afterok:"), state.stdout
-    wait_for(lambda: queue_empty(copy["job_ids"] + merge["job_ids"]), 300, "both stages")
+    wait_for(lambda: queue_empty(copy.job_ids + merge.job_ids), 300, "both stages")
     copy_done = max(p.stat().st_mtime for p in (out / "logs" / "copy" / "completions").glob("*"))
     merge_log = out / "logs" / "merge" / "logs" / "task_00000.log"
     assert merge_log.stat().st_ctime >= copy_done
