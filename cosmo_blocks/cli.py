@@ -42,7 +42,7 @@ def _presets() -> list[str]:
 def _preset_keys() -> list[str]:
     from cosmo_blocks.run.settings import FIELDS
 
-    return sorted(FIELDS)
+    return sorted(key for key in FIELDS if key not in ("executor", "description"))
 
 
 def _pipelines() -> list[str]:

@@ -53,6 +53,8 @@ class RunOptions:
         self.preset = load_preset(self.executor)
         kind = self.preset["executor"]
         sets = parse_set(self.sets)
+        if "executor" in sets:
+            raise ConfigError("--set executor: choose the executor preset with --executor")
         check_values(sets, kind, lambda key: f"--set {key}")
         given = {key: getattr(self, key) for key in FIELD_OPTIONS if getattr(self, key) is not None}
         check_values(given, kind, lambda key: FIELD_OPTIONS[key])

@@ -159,7 +159,3 @@ def parse_set(items) -> dict:
             value = raw
         parsed[key.strip()] = value
     return parsed
-
-
-def settings_from(values: dict) -> ExecutorSettings:
-    return ExecutorSettings(**values)

@@ -21,6 +21,7 @@ def opts(**kwargs) -> RunOptions:
         ({"sets": ("modules=3",), "executor": "slurm"}, "modules must be a list of strings, got 3"),
         ({"sets": ("gpus_per_tsak=2",)}, "unknown key 'gpus_per_tsak' (did you mean 'gpus_per_task'?)"),
         ({"sets": ("tasks",)}, "--set expects key=value, got 'tasks'"),
+        ({"sets": ("executor='slurm'",)}, "--set executor: choose the executor preset with --executor"),
         ({"sets": ("tasks=0",)}, "--set tasks: tasks must be at least 1, got 0"),
         ({"workers": 0}, "--workers: workers must be at least 1 (or -1: all at once)"),
         (
