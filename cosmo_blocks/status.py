@@ -29,7 +29,16 @@ import orjson
 
 from cosmo_blocks.generation.journal import iter_journal
 from cosmo_blocks.run.record import RunRecord, StageRecord
-from cosmo_blocks.run.summary import LOG_TIME_FORMAT, first_log_time, load_stats, stage_folders, summarize
+from cosmo_blocks.run.summary import (
+    LOG_TIME_FORMAT,
+    STATS_FILE,
+    SUMMARY_FILE,
+    first_log_time,
+    load_stats,
+    stage_folders,
+    summarize,
+    write_summary,
+)
 
 # "engine ready in 21.5s" (in-process engine), "vLLM server ready at URL in 30.2s" (server backend)
 READY_LINE = re.compile(rb"^(\S+ \S+) \|[^\n]* - (?:engine|vLLM server) ready (?:at \S+ )?in ([\d.]+)s", re.M)
@@ -355,7 +364,22 @@ def render(logdir: str | Path, total: int | None = None, tail_lines: int = 15) -
             "start-up excluded"
         )
     out.extend(_progress(stages, journal, total))
+    out.extend(_summary_line(Path(logdir), stages))
     return "\n".join(out)
+
+
+def _summary_line(logdir: Path, stages: list[StageStatus]) -> list[str]:
+    """A finished run's summary.json; written here when the run did not write it (a SLURM run)."""
+    finished = all(
+        len(s.ranks("completed")) == s.record.tasks and (s.path / STATS_FILE).is_file() for s in stages
+    )
+    if not finished:
+        return []
+    path = logdir / SUMMARY_FILE
+    if path.is_file():
+        return [f"summary: {path}"]
+    write_summary(logdir)
+    return [f"summary: {path} (written now, wall time from the task logs)"]
 
 
 def _progress(stages: list[StageStatus], journal: JournalTotals, total: int | None) -> list[str]:

@@ -144,3 +144,21 @@ def test_status_keeps_engine_start_apart_from_generation_and_counts_kept(tmp_pat
     assert "engine start: 24.8s per engine (2 engine(s))" in text  # (20 + 29.5) / 2
     # (1000 + 500) tokens in (10 + 10) s of generation
     assert "generation: 75 generated tokens/s per engine, start-up excluded" in text
+
+
+def test_a_finished_run_without_summary_gets_one(tmp_path):
+    """A SLURM run ends in datatrove's merge_stats job, not in our process: status writes summary.json."""
+    logdir = local_run(tmp_path, 1)
+    writer = Stats("💽 - WRITER: 🐿 Jsonl")
+    writer.stats["total"].update(3)
+    (logdir / "stats" / "00000.json").write_text(PipelineStats([writer]).to_json())
+    (logdir / "logs" / "task_00000.log").write_text(log_line(T0, "Launching pipeline"))
+    (logdir / "completions" / "00000").touch()
+    assert "summary" not in render(logdir)  # not finished until datatrove merged the stats
+    (logdir / "stats.json").write_text(PipelineStats([writer]).to_json())
+
+    assert f"summary: {logdir / 'summary.json'} (written now" in render(logdir)
+    assert orjson.loads((logdir / "summary.json").read_bytes())["kept"] == 3
+    (logdir / "summary.json").write_text('{"kept": 3, "as": "the run wrote it"}')
+    assert f"summary: {logdir / 'summary.json'}\n" in render(logdir) + "\n"
+    assert orjson.loads((logdir / "summary.json").read_bytes())["as"] == "the run wrote it"
