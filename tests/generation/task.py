@@ -1,9 +1,9 @@
 """One generation task under datatrove's LocalPipelineExecutor, run as a subprocess by the tests.
 
-    python tests/generation/task.py --prompts P.jsonl --model TINY --out DIR [--order-seed N] [--stop-after N]
+    python tests/generation/task.py --prompts P.jsonl [--model TINY] --out DIR [--order-seed N] [--stop-after N]
 
 Reads {"id", "prompt"} records in an order shuffled by --order-seed (a rerun may see them in any
-order), generates with VLLMGenerator journaling to DIR/logs/journal, writes DIR/data/00000.jsonl.
+order), generates with VLLMGenerator (without --model, the model it chooses on this host) journaling to DIR/logs/journal, writes DIR/data/00000.jsonl.
 """
 
 import argparse
@@ -45,7 +45,7 @@ def freeze_after(n: int):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--prompts", required=True)
-    parser.add_argument("--model", required=True)
+    parser.add_argument("--model")
     parser.add_argument("--out", required=True)
     parser.add_argument("--order-seed", type=int, default=0)
     parser.add_argument("--stop-after", type=int, default=0, help="freeze after N documents (0: never)")

@@ -4,6 +4,9 @@ The task (tests/generation/task.py) runs under datatrove's LocalPipelineExecutor
 group, with the engine core in a child process; each run reads the prompts in another order. A random
 kill point is a number of documents out of the block: there the task's main process SIGSTOPs itself
 (the engine core runs on) and the test SIGKILLs the whole group.
+
+The task gets no model: with no GPU visible it chooses the tiny stand-in itself, built under its own
+HOME, as a task on a CPU host does.
 """
 
 import os
@@ -40,17 +43,25 @@ def journal_ids(path: Path) -> list[str]:
     return ids
 
 
-def start_task(
-    model: str, prompts: Path, out: Path, order_seed: int, stop_after: int = 0
-) -> subprocess.Popen:
-    command = [sys.executable, str(TASK), "--prompts", str(prompts), "--model", model, "--out", str(out)]
+def start_task(prompts: Path, out: Path, order_seed: int, stop_after: int = 0) -> subprocess.Popen:
+    command = [sys.executable, str(TASK), "--prompts", str(prompts), "--out", str(out)]
     # a few requests at a time, so completions stream in and a kill lands mid-run (with all 150 in one
     # batch they finish together and the journal jumps from 0 to 150)
     engine_kwargs = ENGINE_KWARGS | {"max_num_seqs": 16}
     command += ["--order-seed", str(order_seed), "--engine-kwargs", orjson.dumps(engine_kwargs).decode()]
     command += ["--stop-after", str(stop_after)]
+    env = os.environ | {"HOME": str(out / "home"), "CUDA_VISIBLE_DEVICES": ""}
     log = open(out / f"run{order_seed}.log", "wb")  # noqa: SIM115  (the child writes it)
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL whatever is left of a task's process group (its engine core included)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def kill_group_when_stopped(proc: subprocess.Popen, timeout: float = 240) -> None:
@@ -65,8 +76,7 @@ def kill_group_when_stopped(proc: subprocess.Popen, timeout: float = 240) -> Non
         assert proc.poll() is None, f"task ended (rc={proc.returncode}) before the kill point"
         assert time.monotonic() < deadline, "the task did not reach the kill point"
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_group(proc)
     assert not live_group_members(proc.pid), "processes of the killed task are still running"
 
 
@@ -87,20 +97,25 @@ def live_group_members(pgid: int, wait: float = 5.0) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def killed_and_rerun(tiny_model, tmp_path_factory):
+def killed_and_rerun(tmp_path_factory):
     out = tmp_path_factory.mktemp("kill9")
     prompts = write_jsonl(out / "prompts.jsonl", prompt_records(N))
     journal = out / "logs" / "journal" / "00000.jsonl"
     rng = random.Random(int(os.environ.get("COSMO_KILL_SEED", "3")))
-    journaled, kill_points = [], []
-    for run in range(KILLS):
-        # each kill at most 25 documents (+ one engine step's batch) further: the last leaves work to do
-        target = len(journal_ids(journal)) + rng.randint(5, 25)
-        kill_group_when_stopped(start_task(tiny_model, prompts, out, run, stop_after=target))
-        kill_points.append(target)
-        journaled.append(len(journal_ids(journal)))
-    final = start_task(tiny_model, prompts, out, 99)
-    rc = final.wait(timeout=300)
+    journaled, kill_points, started = [], [], []
+    try:
+        for run in range(KILLS):
+            # each kill at most 25 documents (+ one engine step's batch) further: the last leaves work to do
+            target = len(journal_ids(journal)) + rng.randint(5, 25)
+            started.append(start_task(prompts, out, run, stop_after=target))
+            kill_group_when_stopped(started[-1])
+            kill_points.append(target)
+            journaled.append(len(journal_ids(journal)))
+        started.append(start_task(prompts, out, 99))
+        rc = started[-1].wait(timeout=300)
+    finally:  # a failed assertion or a timeout must not leave a task or its engine running
+        for proc in started:
+            kill_group(proc)
     stats = orjson.loads((out / "logs" / "stats.json").read_bytes())
     block_stats = next(s["stats"] for s in stats if "vLLM" in s["name"])
     return {
@@ -138,3 +153,15 @@ def test_nothing_journaled_is_generated_again(killed_and_rerun):
     stats = killed_and_rerun["stats"]
     assert stats["resumed_from_journal"] == killed_and_rerun["journaled"][-1]
     assert stats.get("generated", 0) == N - killed_and_rerun["journaled"][-1]
+
+
+def test_each_task_chose_the_tiny_model_on_its_host_and_says_so(killed_and_rerun):
+    """No model given and no GPU visible: every run resolved the stand-in in its own HOME, logged it,
+    and the documents name it (the journal keys matched across runs, so the resume above used it too)."""
+    out = killed_and_rerun["out"]
+    tiny = out / "home" / ".cache" / "cosmo-blocks" / "tiny-mixtral"
+    for run in [*range(KILLS), 99]:
+        log = (out / f"run{run}.log").read_text()
+        assert f"generating with model {tiny}" in log and "TINY random-weight stand-in" in log, run
+    records = read_jsonl(out / "data" / "00000.jsonl")
+    assert {r["metadata"]["model"] for r in records} == {str(tiny)}
