@@ -3,6 +3,7 @@
 The blocks use vLLM only through this module.
 """
 
+import fcntl
 import os
 import threading
 from pathlib import Path
@@ -66,8 +67,12 @@ def default_model() -> str:
         return DEFAULT_MODEL
     from cosmo_blocks.generation.tiny_model import build_tiny_model, is_current_tiny_model
 
-    if not is_current_tiny_model(TINY_MODEL_DIR):
-        build_tiny_model(TINY_MODEL_DIR)
+    TINY_MODEL_DIR.parent.mkdir(parents=True, exist_ok=True)
+    # tasks of one run start side by side: one builds, the others wait rather than load half a model
+    with open(TINY_MODEL_DIR.parent / "tiny-mixtral.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not is_current_tiny_model(TINY_MODEL_DIR):
+            build_tiny_model(TINY_MODEL_DIR)
     logger.warning(
         "\n" + "!" * 78 + "\n!! No GPU found: generating with the TINY random-weight stand-in model at\n"
         f"!! {TINY_MODEL_DIR}. Its text is noise. Pass a model (--model) to choose a real one.\n" + "!" * 78
