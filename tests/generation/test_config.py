@@ -4,6 +4,7 @@ import pytest
 
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation import OpenAIServerGenerator, VLLMGenerator
+from cosmo_blocks.generation.base import GenerationBlock
 from cosmo_blocks.generation.journal import entry_key
 from cosmo_blocks.generation.sampling import resolve_sampling
 from cosmo_blocks.generation.server_process import engine_flags
@@ -80,3 +81,11 @@ def test_tiny_model_cache_is_rebuilt_when_its_version_changes(tmp_path):
     assert is_current_tiny_model(path)
     (path / VERSION_FILE).write_text("0")  # a copy cached by an older cosmo-blocks
     assert not is_current_tiny_model(path)
+
+
+def test_a_block_without_a_model_says_so_when_its_task_starts():
+    class Block(GenerationBlock):
+        pass
+
+    with pytest.raises(ConfigError, match="Block needs a model"):
+        list(Block(None)([]))

@@ -233,3 +233,14 @@ def test_progress_line_knows_the_total_and_gives_an_eta_early(tmp_path):
     # 2 at a time, 0.05 s each: the rest takes about (40 - done) / 2 * 0.05 s
     assert 0.3 * (40 - done) / 40 <= eta <= 3 * (40 - done) / 40 + 1, first
     assert lines[-1].startswith(f"{block.name} task 0: 40/40 docs (40 generated")
+
+
+def test_the_journal_key_names_the_model_resolved_on_the_task_host(tmp_path):
+    records = prompt_records(3)
+    with Server(healthy) as server:
+        list(generator(server, tmp_path / "journal")(documents(records)))
+        asked = generator(server, tmp_path / "journal", model=None)  # the server names the model
+        out = list(asked(documents(records)))
+    assert stats_of(asked)["resumed_from_journal"] == 3
+    assert {d.metadata[keys.MODEL] for d in out} == {MODEL}
+    assert len(server.calls) == 3
