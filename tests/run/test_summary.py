@@ -9,6 +9,7 @@ import pytest
 from datatrove.utils.stats import PipelineStats, Stats
 
 from cosmo_blocks.run.summary import SUMMARY_FILE, format_summary, load_stats, write_summary
+from cosmo_blocks.status import engine_ready
 from tests.conftest import read_jsonl, run_cli
 
 STEPS = (
@@ -137,3 +138,6 @@ def test_summary_of_a_real_quickstart_run(tmp_path, tiny_model):
     assert rate == pytest.approx(summary["tokens"]["generated"] / summary["generation_seconds"], rel=0.01)
     # start-up is not in the generation time: both fit in the task's wall time, one after the other
     assert summary["engine_start_seconds"] + summary["generation_seconds"] <= summary["wall_seconds"]
+    # what `cosmo status` reads from a running task's log is the same start-up
+    _, seconds = engine_ready(out / "logs" / "logs" / "task_00000.log")
+    assert seconds == pytest.approx(summary["engine_start_seconds"], abs=0.1)
