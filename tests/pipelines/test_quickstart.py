@@ -4,10 +4,15 @@ import json
 from pathlib import Path
 
 import datasets
+import orjson
 import pytest
+from datatrove.data import Document
 
+from cosmo_blocks.filters import quality_filters
 from cosmo_blocks.keys import OUTPUT_COLUMNS
-from tests.conftest import read_jsonl, run_cli
+from cosmo_blocks.prompts import PromptBuilder
+from cosmo_blocks.seeds import SeedReader, TopicExtractor
+from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_cli, run_steps
 
 pytestmark = pytest.mark.engine
 FORMATS = {"textbook", "blog_post", "story", "wikihow", "forum_qa"}
@@ -43,6 +48,24 @@ def runs(tmp_path_factory, tiny_model):
 
 def records(output: Path, kind: str) -> list[dict]:
     return [r for path in sorted((output / kind).rglob("*.jsonl")) for r in read_jsonl(path)]
+
+
+def raw_seeds() -> dict[str, dict]:
+    """The bundled seeds file as written, keyed as SeedReader names seeds (`id`, else file@offset)."""
+    seeds, offset = {}, 0
+    for line in SAMPLE_SEEDS.read_bytes().splitlines(keepends=True):
+        if line.strip():
+            record = orjson.loads(line)
+            seeds[record.get("id") or f"{SAMPLE_SEEDS.name}@{offset}"] = record
+        offset += len(line)
+    return seeds
+
+
+def built_prompts() -> dict[str, dict]:
+    """The quickstart's seed, topic and prompt steps run here without an engine: what each record's
+    prompt-side fields must be."""
+    docs = run_steps([SeedReader(str(SAMPLE_SEEDS)), TopicExtractor(), PromptBuilder(variants=2)])
+    return {doc.id: doc.metadata for doc in docs}
 
 
 def test_no_gpu_means_the_tiny_model_said_loudly(runs):
@@ -105,3 +128,36 @@ def test_rerun_skips_completed_tasks(runs):
     result = run_quickstart(first)
     assert "already been completed" in result.stderr
     assert {p: p.stat().st_mtime_ns for p in (first / "data").glob("*.jsonl")} == before
+
+
+def test_records_match_their_seeds_and_the_prompts_built_for_them(runs):
+    first, _, _ = runs
+    seeds, prompts = raw_seeds(), built_prompts()
+    everything = records(first, "data") + records(first, "rejects")
+    assert sorted(r["id"] for r in everything) == sorted(prompts)
+    for record in everything:
+        built, seed = prompts[record["id"]], seeds[record["seed_id"]]
+        assert record["seed_id"] == built["seed_id"] == record["id"].rsplit("/", 1)[0]
+        assert record["seed_data"] == seed["source"]
+        assert record["topic"] == built["topic"] == (seed.get("title") or built["topic"])
+        assert record["language"] == "en"
+        for field in ("format", "audience", "prompt"):
+            assert record[field] == built[field], (record["id"], field)
+
+
+def test_rejects_carry_the_reason_their_filter_gives(runs):
+    """Each reject, fed again to a fresh copy of the filter that dropped it, is dropped for the same
+    reason; per filter, the reasons in its folder add up to its dropped_<reason> stats."""
+    first, _, _ = runs
+    filters = dict(zip(["length", "completeness", "repetition", "code"], quality_filters()[1:], strict=True))
+    stats = [totals(s) for s in load_stats(first) if "FILTER" in s["name"]]
+    for (name, block), step_stats in zip(filters.items(), stats, strict=True):
+        rejected = records(first / "rejects", name)
+        reasons = {}
+        for record in rejected:
+            metadata = {k: v for k, v in record.items() if k not in ("text", "id")}
+            verdict = block.filter(Document(text=record["text"], id=record["id"], metadata=metadata))
+            assert verdict == (False, record["filter_reason"]), (name, record["id"])
+            reasons[record["filter_reason"]] = reasons.get(record["filter_reason"], 0) + 1
+        dropped = {k.removeprefix("dropped_"): v for k, v in step_stats.items() if k.startswith("dropped_")}
+        assert reasons == dropped, name
