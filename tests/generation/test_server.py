@@ -98,21 +98,25 @@ def test_server_killed_mid_run_is_a_clear_error(tiny_model, tmp_path):
     assert not [k for k in stats_of(block) if k.startswith("skipped")]
 
 
-def kill_own_server() -> None:
-    """SIGKILL the api_server this process started, with its engine core (its process group)."""
-    servers = [p for p in psutil.Process().children() if "vllm.entrypoints.openai.api_server" in p.cmdline()]
-    assert len(servers) == 1, servers
-    os.killpg(os.getpgid(servers[0].pid), signal.SIGKILL)
+def api_servers(exclude: int) -> list[psutil.Process]:
+    """This process's api_server children, but for the module's shared one (pid `exclude`)."""
+    children = psutil.Process().children()
+    return [p for p in children if "vllm.entrypoints.openai.api_server" in p.cmdline() and p.pid != exclude]
 
 
-def test_owned_server_is_restarted_and_reproduces(endpoint_run, tiny_model, tmp_path):
+def test_owned_server_is_restarted_and_reproduces(endpoint_run, server, tiny_model, tmp_path):
     """The same seed through another server, and through a restart, gives the same text."""
     block = OpenAIServerGenerator(
         tiny_model, engine_kwargs=ENGINE_KWARGS, journal_dir=tmp_path / "journal", **OPTIONS
     )
+
+    def kill_own_server():  # SIGKILL the block's server with its engine core (its process group)
+        (own,) = api_servers(exclude=server.proc.pid)
+        os.killpg(os.getpgid(own.pid), signal.SIGKILL)
+
     out = collect(block, documents(prompt_records(N)), kill_after=3, kill=kill_own_server)
     stats = stats_of(block)
     assert stats["engine_restarts"] == 1
     assert sorted(d.id for d in out) == sorted(endpoint_run["out"])
     assert {d.id: d.text for d in out} == {i: d.text for i, d in endpoint_run["out"].items()}
-    assert not [p for p in psutil.Process().children(recursive=True) if "api_server" in " ".join(p.cmdline())]
+    assert not api_servers(exclude=server.proc.pid)
