@@ -27,6 +27,7 @@ from pathlib import Path
 
 import orjson
 
+from cosmo_blocks.generation.base import duration
 from cosmo_blocks.generation.journal import iter_journal
 from cosmo_blocks.run.record import RunRecord, StageRecord
 from cosmo_blocks.run.summary import (
@@ -294,13 +295,6 @@ def collect(logdir: str | Path, tail_lines: int = 15) -> tuple[list[StageStatus]
     return stages, journal_totals(logdir)
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
-
-
 def _stage_lines(stage: StageStatus, later: list[str]) -> list[str]:
     counts = stage.count()
     order = ("completed", "failed", "running", "pending", "started", "not started")
@@ -398,5 +392,5 @@ def _progress(stages: list[StageStatus], journal: JournalTotals, total: int | No
     label = "" if total else " (estimated from completed tasks)"
     return [
         f"progress: {journal.documents}/{estimated} documents{label}, {docs_rate:.2f} documents/s since the "
-        f"run started; ETA {_duration(left / docs_rate) if left else 'done'}"
+        f"run started; ETA {duration(left / docs_rate) if left else 'done'}"
     ]

@@ -106,7 +106,7 @@ def test_status_counts_journals_and_estimates_eta(tmp_path):
     assert "generated: 14 documents, 1400 tokens (280 prompt tokens) in 2 task journal(s)" in text
     # 14 documents in the 14 s from the first task's start to the newest journal write
     assert "progress: 14/40 documents (estimated from completed tasks), 1.00 documents/s" in text
-    assert "ETA 0m26s" in text
+    assert "ETA 26s" in text
     assert "progress: 14/100 documents, 1.00 documents/s since the run started; ETA 1m26s" in render(
         logdir, total=100
     )

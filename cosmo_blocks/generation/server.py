@@ -186,7 +186,9 @@ class ServerBackend:
         import openai
 
         try:
-            completion = await self.client.chat.completions.create(**self.block.request_kwargs(doc.id, prompt))
+            completion = await self.client.chat.completions.create(
+                **self.block.request_kwargs(doc.id, prompt)
+            )
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
             return refusal(e)
         except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:
