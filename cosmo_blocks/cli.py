@@ -63,6 +63,12 @@ def _audiences() -> list[str]:
     return sorted({a for spec in load_catalog().formats.values() for a in spec["audiences"]})
 
 
+def _languages() -> list[str]:
+    from cosmo_blocks.prompts.templates import load_catalog
+
+    return sorted({name.split("/")[0] for name in load_catalog().templates})
+
+
 def pipeline_options(f):
     """The options every pipeline takes, for `cosmo run` and `python pipelines/NAME.py` alike."""
     options = [
@@ -216,7 +222,9 @@ def prompts():
 @click.option("-n", "count", type=int, default=5, show_default=True, help="How many prompts.")
 @click.option("--format", "format_", help=f"Only this format: {_choices(_formats)}.")
 @click.option("--audience", help=f"Only this audience: {_choices(_audiences)}.")
-@click.option("--language", default="en", show_default=True, help="Template language (prompts/LANGUAGE/).")
+@click.option(
+    "--language", default="en", show_default=True, help=f"Template language: {_choices(_languages)}."
+)
 @click.option("--variants", type=int, default=1, show_default=True, help="Prompts per seed.")
 def prompts_render(seeds, count, format_, audience, language, variants):
     """Print the first N prompts built from SEEDS."""

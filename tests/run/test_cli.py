@@ -218,6 +218,7 @@ def test_help_has_examples_and_choices():
     render_help = help_text("prompts", "render")
     assert "blog_post, forum_qa, story, textbook, wikihow" in render_help
     assert "young_children" in render_help and "Examples:" in render_help
+    assert "Template language: en, ko." in render_help
     for command in ([], ["status"], ["tiny-model"], ["prompts", "render"]):
         assert "Example" in help_text(*command), command
     script_help = run_cli(QUICKSTART, "--help")
