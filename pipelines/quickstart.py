@@ -4,7 +4,8 @@
     cosmo run quickstart --seeds my_seeds.jsonl --model mistralai/Mixtral-8x7B-Instruct-v0.1
     python pipelines/quickstart.py --dry-run
 
-Without a GPU and without --model it generates with a tiny random-weight stand-in model (and says so).
+Without a GPU and without --model it generates with SmolLM2-135M-Instruct, a small real model built
+from a PyPI wheel on first use (and says so).
 """
 
 from cosmo_blocks.cli import pipeline_main

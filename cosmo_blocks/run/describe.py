@@ -39,6 +39,8 @@ def step_lines(step) -> list[str]:
             lines.append(f"engine: {kwargs or 'defaults'}")
     if isinstance(getattr(step, "sampling", None), dict):
         lines.append("sampling: " + ", ".join(f"{k}={v}" for k, v in step.sampling.items()))
+    elif hasattr(step, "sampling") and hasattr(step, "model"):
+        lines.append("sampling: the model's preset (small for SmolLM2-135M, default otherwise)")
     if getattr(step, "journal_dir", None) is not None:
         lines.append(f"journal: {getattr(step.journal_dir, 'path', step.journal_dir)}")
     folder = getattr(step, "output_folder", None)

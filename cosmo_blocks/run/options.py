@@ -19,7 +19,7 @@ FIELD_OPTIONS = {
     "qos": "--qos",
 }
 DEFAULT_MODEL_NOTE = (
-    "default (resolved on each task's host: Mixtral-8x7B-Instruct with a GPU, the tiny stand-in without)"
+    "default (resolved on each task's host: Mixtral-8x7B-Instruct with a GPU, SmolLM2-135M-Instruct without)"
 )
 
 

@@ -58,8 +58,8 @@ def test_journal_key_changes_with_prompt_model_and_sampling():
 
 
 def test_seed_is_part_of_the_key():
-    a = VLLMGenerator(model="org/model", seed=1)
-    b = VLLMGenerator(model="org/model", seed=2)
+    a = VLLMGenerator(model="org/model", sampling="default", seed=1)
+    b = VLLMGenerator(model="org/model", sampling="default", seed=2)
     assert a.journal_key("p") != b.journal_key("p")
     assert (
         a.request_seed("x")
