@@ -44,15 +44,53 @@ DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("ko_hello", r"안녕하세요(?:[,\s]*(?:여러분|독자 여러분|친구들))?\s*[!.,~]+"),
 )
 
+# One emoji: a pictograph with its variation selector, skin tone or joiner
+_EMOJI = (
+    r"(?:[\U0001F000-\U0001F3FA\U0001F400-\U0001FAFF\u2190-\u21FF\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF]"
+    r"[\uFE0F\u200D\u20E3\U0001F3FB-\U0001F3FF]*)"
+)
+_TAG = r"[#@][^\W\d_]\w*"  # "#Sustainability", "@greenlife"
+_SEP = r"[ \t,.;:!·|/&-]*"
+_WORD = r"[^\W\d_][\w'’]*"
+# up to three plain words between tags, or after the last one: "| Healthcare Innovations #HealthTech"
+_FEW_WORDS = rf"(?:{_WORD}[ \t,.;:!·|/&-]+){{0,3}}"
+_LAST_WORDS = rf"(?:{_WORD}(?:[ \t,.;:!·|/&-]+{_WORD}){{0,2}})?"
+# (name, pattern) pairs for closers: each matches one unit at the very end of the text, after the
+# content. Only sign-offs that carry nothing for a reader: a line of hashtags or handles, a run of
+# emojis, a chat reply to a thanks that never came. A closer that belongs to the genre stays: "Happy
+# baking! 🍞" at the end of a recipe post keeps its one emoji.
+DEFAULT_CLOSERS: tuple[tuple[str, str], ...] = (
+    ("emoji", rf"(?:(?<=[.!?)\]\"'*])|(?m:^))(?:[ \t]*{_EMOJI}){{2,}}[ \t]*[.!]*\Z"),
+    # a line that starts with a tag and is tags at heart: at most three plain words between tags
+    (
+        "hashtags",
+        rf"(?m)^[ \t]*(?:{_EMOJI}[ \t]*)*{_TAG}"
+        rf"(?:{_SEP}{_FEW_WORDS}(?:{_TAG}|{_EMOJI}))*{_SEP}{_LAST_WORDS}{_SEP}\Z",
+    ),
+    # the whole line, so "You are welcome to visit the museum." stays
+    (
+        "youre_welcome",
+        rf"(?m)^[ \t]*you(?:'re|’re| are) (?:very |most )?welcome[ \t!.,~]*(?:{_EMOJI}[ \t!.]*)*\Z",
+    ),
+)
+
 
 class BoilerplateCleaner(PipelineStep):
-    """Remove a generated opener from the first line(s) of each document.
+    """Remove a generated opener from the first line(s) and a sign-off from the very end of each document.
 
-    Only the very start is touched, at most `max_openers` openers in a row ("Sure! Here is the
-    post:"), so a "Welcome" deep in a story stays. The untouched text goes to metadata
-    `original_text` when something changed, and each pattern that fired is counted as
-    `stripped_<name>`. A document that would become empty is left as it was (counted
-    `kept_all_boilerplate`) for the length filter to judge.
+    Openers: only the very start is touched, at most `max_openers` openers in a row ("Sure! Here is
+    the post:"), so a "Welcome" deep in a story stays. Each opener pattern that fired is counted as
+    `stripped_<name>`.
+
+    Closers (a separate pattern set, `closers`): only the very end is touched, at most `max_closers`
+    in a row ("Happy learning! 😊😊😊" loses its emoji run, a final "#Sustainability #Fashion" line
+    goes, a lone "You're welcome!!!" goes). Each is counted as `stripped_closer_<name>`. A text that
+    ends in more closers than that is left as it was (counted `kept_many_closers`): a tail that is
+    mostly hashtags and emojis is degeneration, for DegenerationFilter to drop, not a sign-off to
+    tidy away. `closers=()` turns closer removal off.
+
+    The untouched text goes to metadata `original_text` when something changed. A document that would
+    become empty is left as it was (counted `kept_all_boilerplate`) for the length filter to judge.
 
     A changed document that carries a token count (`token_length`, `token_count`) is recounted
     with the tokenizer of its metadata `model` (loaded once per model), so the counts describe the
@@ -63,15 +101,29 @@ class BoilerplateCleaner(PipelineStep):
     name = "🧹 Boilerplate"
     type = "✂️ - FORMAT"
 
-    def __init__(self, patterns: tuple[tuple[str, str], ...] = DEFAULT_PATTERNS, max_openers: int = 3):
+    def __init__(
+        self,
+        patterns: tuple[tuple[str, str], ...] = DEFAULT_PATTERNS,
+        max_openers: int = 3,
+        closers: tuple[tuple[str, str], ...] = DEFAULT_CLOSERS,
+        max_closers: int = 3,
+        closer_window: int = 1000,
+    ):
         super().__init__()
         self.patterns = patterns
         self.max_openers = max_openers
+        self.closers = closers
+        self.max_closers = max_closers
+        # closers are searched for in the last `closer_window` characters only, so a long text costs
+        # no more than a short one
+        self.closer_window = closer_window
         self._compiled = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in patterns]
+        self._closers = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in closers]
         self._tokenizers = {}
 
     def clean(self, text: str) -> tuple[str, list[str]]:
-        """The text without its openers, and the names of the patterns that removed them."""
+        """The text without its openers and closers, and the names of the patterns that removed them
+        (closers as `closer_<name>`)."""
         fired = []
         rest = text.lstrip()
         for _ in range(self.max_openers):
@@ -83,7 +135,24 @@ class BoilerplateCleaner(PipelineStep):
                     break
             else:
                 break
+        rest, closed = self._strip_closers(rest)
+        fired += closed
         return (rest, fired) if fired else (text, fired)
+
+    def _strip_closers(self, text: str) -> tuple[str, list[str]]:
+        fired = []
+        rest = text.rstrip()
+        for _ in range(self.max_closers + 1):
+            for name, pattern in self._closers:
+                m = pattern.search(rest, max(0, len(rest) - self.closer_window))
+                if m and m.start() > 0:
+                    fired.append(f"closer_{name}")
+                    rest = rest[: m.start()].rstrip()
+                    break
+            else:
+                return (rest, fired) if fired else (text, fired)
+        self.stat_update("kept_many_closers")
+        return text, []
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:

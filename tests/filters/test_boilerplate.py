@@ -86,3 +86,89 @@ def test_token_counts_are_recounted_with_the_generating_models_tokenizer(tiny_mo
     stats = step.stats.stats
     assert stats["tokens_recounted"].total == 2 and stats["tokens_not_recounted"].total == 2
     assert len([m for m in messages if "/no/such/model" in m and "tokens_not_recounted" in m]) == 1
+
+
+# Closers: sign-offs after the content. The SmolLM2 ones are copied from its unfiltered generations on
+# the bundled seeds; the brief's own examples ("Happy learning! 😊😊😊", "You're welcome!!!") too.
+BODY = "Printing changed how people learned. Books became cheaper, and more people learned to read."
+
+
+@pytest.mark.parametrize(
+    "ending,fired",
+    [
+        # SmolLM2, textbook
+        (
+            "\n\nP.S. Don't forget to share this with your teachers/mentors.\n\n#BiblicalHistory "
+            "#PrintingPress "
+            "#Education #TechInnovation #TeachingTips #Technology #EducationDevelopment #WorldCulture",
+            ["closer_hashtags"],
+        ),
+        # SmolLM2, blog post: tags with a few words between them
+        (
+            "\n\n#Science #Medicine @HuffPostMedical2Pets | Healthcare Innovations #HealthTech "
+            "@SmartCellsToBeMeared By Healthcare Professionals",
+            ["closer_hashtags"],
+        ),
+        ("\n\nHappy learning! 😊😊😊", ["closer_emoji"]),
+        ("\n\nYou're welcome!!!", ["closer_youre_welcome"]),
+        ("\n\nThanks for reading! 🌟💬\n\n#Printing #History", ["closer_hashtags", "closer_emoji"]),
+    ],
+    ids=["hashtag-line", "tags-and-words", "emoji-run", "youre-welcome", "emoji-then-tags"],
+)
+def test_closers_are_stripped(ending, fired):
+    text = BODY + ending
+    cleaned, got = BoilerplateCleaner().clean(text)
+    assert got == fired
+    assert text.startswith(cleaned) and cleaned.startswith(BODY) and len(cleaned) < len(text)
+    assert not cleaned.rstrip().endswith(("😊", "#History", "!!!", "Professionals", "#WorldCulture"))
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        " Happy baking! 🍞",  # one emoji belongs to the genre
+        "\n\n#Sustainability is the key to the future of our planet, and printing helped spread it.",
+        " Programmers use C# and F# too.",
+        "\n\nI love #books and #libraries.",
+        "\n\nYou are welcome to visit the printing museum in Mainz any day of the week.",
+        " Visit us at @museum_mainz 😊",  # no sentence end before the emoji: not a run after content
+    ],
+)
+def test_content_at_the_end_is_left_alone(ending):
+    text = BODY + ending
+    assert BoilerplateCleaner().clean(text) == (text, [])
+
+
+def test_a_tail_of_many_closers_is_left_for_the_degeneration_filter():
+    """SmolLM2 (blog post): a tail that is mostly tags and emojis is not a sign-off to tidy away."""
+    tail = "\n\n#COVID #PublicHealth #Medicine\n\n👌👍\n\n#COVID #PublicHealth"
+    tail += "\n\n#COVID #Medicine #MedicalHistory"
+    step = BoilerplateCleaner()
+    assert step.clean(BODY + tail) == (BODY + tail, [])
+    assert step.stats.stats["kept_many_closers"].total == 1
+    assert BoilerplateCleaner(max_closers=4).clean(BODY + tail)[0] == BODY
+
+
+def test_closers_can_be_turned_off():
+    text = BODY + "\n\n#Printing #History"
+    assert BoilerplateCleaner(closers=()).clean(text) == (text, [])
+
+
+def test_step_strips_openers_and_closers_and_counts_them_apart():
+    docs = [
+        Document(text="Sure! Here is the article:\n" + BODY + "\n\n#Printing #History", id="a"),
+        Document(text=BODY + " Happy learning! 😊😊😊", id="b"),
+        Document(text=BODY, id="c"),
+    ]
+    step = BoilerplateCleaner()
+    out = list(step.run(iter(docs)))
+    assert [d.text for d in out] == [BODY, BODY + " Happy learning!", BODY]
+    assert (
+        out[0].metadata[keys.ORIGINAL_TEXT]
+        == "Sure! Here is the article:\n" + BODY + "\n\n#Printing #History"
+    )
+    assert out[1].metadata[keys.ORIGINAL_TEXT].endswith("😊😊😊")
+    stats = step.stats.stats
+    assert stats["stripped_sure"].total == 1 and stats["stripped_here_is"].total == 1
+    assert stats["stripped_closer_hashtags"].total == 1 and stats["stripped_closer_emoji"].total == 1
+    assert stats["changed"].total == 2
