@@ -105,14 +105,14 @@ class DegenerationFilter(BaseFilter):
       up, no vowel at all.
     - `rare_hangul`: at least `min_flagged_words`, and `max_rare_hangul_share`, of the Hangul syllables
       are outside the 2,350 of KS X 1001: SmolLM2's broken Korean ("상귴된", "짉알도").
+    - `low_alpha_words`: under `min_alpha_words` of the words have a letter (Gopher: 0.8): symbols and
+      emoji where words should be. Numbers and formulas ("2*48", "3.14") are left out of the share, so
+      a worked example is no junk.
     - `upper_case`: over `max_upper_share` of the Latin letters are capitals (in a window of at least
       `min_upper_letters` of them), or `max_caps_words` words in capitals in a row: shouting.
     - `few_stop_words`: under `min_stop_word_share` of the words are English function words ("the",
       "of", "is"...): a heap of nouns ("equipment manufactured controlled devices proven reliable...").
     - `run_on`: `max_run_on_words` words in a row without a sentence end or a line break.
-    - `low_alpha_words`: under `min_alpha_words` of the words have a letter (Gopher: 0.8): symbols and
-      emoji where words should be. Numbers and formulas ("2*48", "3.14") are left out of the share, so
-      a worked example is no junk.
     - `word_length`: mean word length outside `min_mean_word_length`..`max_mean_word_length`
       (Gopher: 3..10 characters).
     - `symbol_ratio` (whole text): hashtags and ellipses per word over `max_symbol_word_ratio`
@@ -161,7 +161,7 @@ class DegenerationFilter(BaseFilter):
         max_upper_share: float | None = 0.5,
         min_upper_letters: int = 100,
         max_caps_words: int | None = 20,
-        min_stop_word_share: float | None = 0.1,
+        min_stop_word_share: float | None = 0.15,
         max_run_on_words: int | None = 80,
         min_alpha_words: float | None = 0.8,
         min_mean_word_length: float | None = 3.0,
@@ -322,6 +322,10 @@ class DegenerationFilter(BaseFilter):
             return "rare_hangul"
         if m.words < self.min_words:
             return None
+        # numbers and formulas are left out: a worked example ("Y = 80 + 2*48 = 176") is no junk
+        worded = m.words - m.numbers
+        if self.min_alpha_words is not None and worded and m.alpha / worded < self.min_alpha_words:
+            return "low_alpha_words"
         if not cjk:
             if (
                 self.max_upper_share is not None
@@ -339,11 +343,6 @@ class DegenerationFilter(BaseFilter):
                 return "few_stop_words"
             if self.max_run_on_words is not None and m.longest_run >= self.max_run_on_words:
                 return "run_on"
-        # numbers and formulas are left out: a worked example ("Y = 80 + 2*48 = 176") is no junk
-        worded = m.words - m.numbers
-        if self.min_alpha_words is not None and worded and m.alpha / worded < self.min_alpha_words:
-            return "low_alpha_words"
-        if not cjk:
             mean = m.chars / m.words
             if self.min_mean_word_length is not None and mean < self.min_mean_word_length:
                 return "word_length"
