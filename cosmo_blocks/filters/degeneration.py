@@ -42,6 +42,9 @@ _BULLET_LINE = re.compile(r"^\s*(?:[-•‣◦▪]|[*+](?=\s))")  # "**Bold:**" 
 _ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s*$")
 _EMOJI_CATEGORIES = frozenset({"So", "Sk", "Mn", "Cf"})  # pictographs, modifiers, selectors, joiners
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# U+FFFD, and the Latin-1 reading of a two-byte UTF-8 sequence ("Ã¡" for "á", "Â " for a no-break space);
+# French and Portuguese capitals ("ÂGE", "SÃO") are followed by letters, not by these
+_BROKEN = re.compile(r"\ufffd|[ÃÂ][\u0080-\u00bf]")
 
 
 def _common_hangul() -> frozenset[str]:
@@ -85,11 +88,12 @@ class DegenerationFilter(BaseFilter):
     Reasons, in the order they are checked (the stat `<reason>_in_tail` / `<reason>_in_whole` says
     which window fired; datatrove counts `dropped_<reason>`):
 
-    - `broken_characters`: more than `max_replacement_chars` U+FFFD characters: bytes the model
-      sampled that are no valid UTF-8.
+    - `broken_characters`: more than `max_broken_chars` broken characters: U+FFFD (bytes the model
+      sampled that are no valid UTF-8) or UTF-8 read as Latin-1 ("fracÃ¡sca").
     - `endless_list`: the text ends in at least `endless_list_min_items` list items with no prose after
       them: marked items ("- ", "3. ") or paragraphs of one short line (at most `list_fragment_words`
-      words: "Dream big.", "Joyful."). The model enumerated until it stopped.
+      words: "Dream big.", "Joyful."); or in at least `endless_fragments_min` such fragments, which
+      fluent text hardly ever strings together. The model enumerated until it stopped.
     - `sign_off`: at least `min_flagged_words`, and `max_sign_off_share`, of the last `sign_off_words`
       words are hashtags, @-handles or emojis. A short closer after real content (one hashtag line,
       "Happy learning! 😊😊😊") is cleanable, and BoilerplateCleaner strips it before this filter runs;
@@ -143,8 +147,9 @@ class DegenerationFilter(BaseFilter):
         self,
         tail_chars: int = 600,
         min_words: int = 30,
-        max_replacement_chars: int | None = 0,
+        max_broken_chars: int | None = 0,
         endless_list_min_items: int | None = 25,
+        endless_fragments_min: int | None = 15,
         list_fragment_words: int = 8,
         sign_off_words: int = 30,
         max_sign_off_share: float | None = 0.4,
@@ -175,8 +180,9 @@ class DegenerationFilter(BaseFilter):
         super().__init__(exclusion_writer)
         self.tail_chars = tail_chars
         self.min_words = min_words
-        self.max_replacement_chars = max_replacement_chars
+        self.max_broken_chars = max_broken_chars
         self.endless_list_min_items = endless_list_min_items
+        self.endless_fragments_min = endless_fragments_min
         self.list_fragment_words = list_fragment_words
         self.sign_off_words = sign_off_words
         self.max_sign_off_share = max_sign_off_share
@@ -210,11 +216,11 @@ class DegenerationFilter(BaseFilter):
         if not text:
             return False, "empty"
         language = doc.metadata.get(keys.LANGUAGE)
-        if self.max_replacement_chars is not None and text.count("\ufffd") > self.max_replacement_chars:
+        if self.max_broken_chars is not None and len(_BROKEN.findall(text)) > self.max_broken_chars:
             return self._drop("broken_characters", "in_whole")
-        if (
-            self.endless_list_min_items
-            and _trailing_list_items(text, self.list_fragment_words) >= self.endless_list_min_items
+        items, fragments = _trailing_list_items(text, self.list_fragment_words)
+        if (self.endless_list_min_items is not None and items >= self.endless_list_min_items) or (
+            self.endless_fragments_min is not None and fragments >= self.endless_fragments_min
         ):
             return self._drop("endless_list", "in_tail")
         prose = _prose(text)
@@ -418,26 +424,29 @@ def _tail(text: str, chars: int) -> str:
     return tail[space.end() :] if space else tail
 
 
-def _trailing_list_items(text: str, fragment_words: int) -> int:
-    """How many list items the text ends with: marked items ("- ", "3. ", "b) ") with their indented
-    continuation lines, and paragraphs that are one short line (`fragment_words` words at most), the
-    unmarked list a model writes when it has nothing left to say ("Dream big.", "Joyful.").
-    0 when the last paragraph is prose. A heading ends the count (the list under "## Tips" is the tips,
-    not the steps above it too), and a poem's short lines share a paragraph, so they do not count."""
-    items = 0
+def _trailing_list_items(text: str, fragment_words: int) -> tuple[int, int]:
+    """How many list items the text ends with, and how many of them are unmarked fragments.
+
+    Items are marked ("- ", "3. ", "b) ", with their indented continuation lines) or paragraphs that
+    are one short line (`fragment_words` words at most): the unmarked list a model writes when it has
+    nothing left to say ("Dream big.", "Joyful."). (0, 0) when the last paragraph is prose. A heading
+    ends the count (the list under "## Tips" is the tips, not the steps above it too), and a poem's
+    short lines share a paragraph, so they do not count."""
+    items = fragments = 0
     for paragraph in reversed(_PARAGRAPHS.split(text.strip())):
         lines = paragraph.split("\n")
         if len(lines) == 1 and not _LIST_ITEM.match(paragraph):
             if len(paragraph.split()) > fragment_words or paragraph.startswith("#"):
                 break
             items += 1
+            fragments += 1
             continue
         for line in reversed(lines):
             if _LIST_ITEM.match(line):
                 items += 1
             elif not (line[:1].isspace() and items):  # an indented line continues the item above it
-                return items  # the list starts under this line
-    return items
+                return items, fragments  # the list starts under this line
+    return items, fragments
 
 
 def _english_or_cjk(language: object) -> bool:

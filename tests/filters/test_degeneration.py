@@ -219,8 +219,11 @@ def test_broken_korean_is_dropped_for_rare_syllables():
         + "\n\n## Steps\n\n"
         + "\n".join(f"{i}. Do step number {i} carefully." for i in range(1, 16))
         + "\n\n## Tips\n\n- Take your time.\n- Ask for help.",
+        # one line in three ends with an ellipsis: too few lines for Gopher's line share to mean anything
+        "Mia opened the door...\n\nNobody was there. The hall was dark, and the wind was cold.\n\n"
+        "She went back to bed and slept until the morning sun woke her.",
     ],
-    ids=["long-word", "identifiers", "consonant-words", "code-block", "url", "wikihow-list"],
+    ids=["long-word", "identifiers", "consonant-words", "code-block", "url", "wikihow-list", "cliffhanger"],
 )
 def test_what_fluent_text_legitimately_contains_is_kept(text):
     assert verdict(DegenerationFilter(), doc(text)) is None
@@ -231,6 +234,14 @@ def test_an_unclosed_code_block_is_judged_as_prose():
     glued = "\n\n```python\n" + TAILS["run_together_words"].split(". ", 1)[1]
     assert verdict(DegenerationFilter(), doc(FLUENT + glued)) == "run_together_words"
     assert verdict(DegenerationFilter(), doc(FLUENT + glued + "\n```\n")) is None
+
+
+def test_mojibake_is_a_broken_character_but_capitals_with_accents_are_not():
+    # SmolLM2 (repetition penalty 1.1), UTF-8 read as Latin-1
+    smollm2 = "Los desafíos de la fracÃ¡sca en el mundo, es un proyecto más junto que debemos decir."
+    assert verdict(DegenerationFilter(), doc(FLUENT + "\n\n" + smollm2)) == "broken_characters"
+    capitals = " The sign read SÃO PAULO, and the French label said ÂGE MINIMUM: 3 ANS."
+    assert verdict(DegenerationFilter(), doc(FLUENT + capitals)) is None
 
 
 def test_unmarked_fragments_make_an_endless_list_too():
@@ -272,8 +283,13 @@ def test_gopher_rules(reason):
 
 # Each threshold with a text that only it drops (endless_list off for the Gopher line texts)
 THRESHOLDS = [
-    ("max_replacement_chars", FLUENT + "\n\n" + TAILS["broken_characters"], "broken_characters"),
+    ("max_broken_chars", FLUENT + "\n\n" + TAILS["broken_characters"], "broken_characters"),
     ("endless_list_min_items", FLUENT + "\n\n" + TAILS["endless_list"], "endless_list"),
+    (
+        "endless_fragments_min",
+        FLUENT + "\n\n" + "\n\n".join(["Thank you.", "Hi.", "Goodbye.", "Oops."] * 5),
+        "endless_list",
+    ),
     ("max_sign_off_share", FLUENT + "\n\n" + TAILS["sign_off"], "sign_off"),
     ("max_run_together_share", FLUENT + "\n\n" + TAILS["run_together_words"], "run_together_words"),
     ("max_letter_run_share", FLUENT + "\n\n" + TAILS["letter_runs"], "letter_runs"),
