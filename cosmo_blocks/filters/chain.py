@@ -3,14 +3,22 @@
 from cosmo_blocks.filters.boilerplate import BoilerplateCleaner
 from cosmo_blocks.filters.code_execution import CodeExecutionFilter
 from cosmo_blocks.filters.completeness import CompletenessFilter
+from cosmo_blocks.filters.degeneration import DegenerationFilter
+from cosmo_blocks.filters.language import LanguageFilter
 from cosmo_blocks.filters.length import LengthFilter
+from cosmo_blocks.filters.relevance import TopicRelevanceFilter
 from cosmo_blocks.filters.repetition import RepetitionFilter
 
 
 def quality_filters(
-    rejects_folder: str | None = None, min_chars: int = 500, min_tokens: int | None = None
+    rejects_folder: str | None = None,
+    min_chars: int = 500,
+    min_tokens: int | None = 150,
+    relevance: bool = False,
 ) -> list:
-    """Boilerplate cleanup, then length, completeness, repetition and code-execution filters.
+    """Boilerplate cleanup, then the length, language, completeness, repetition, degeneration and
+    code-execution filters; with `relevance`, the topic-relevance filter before the code runs (it
+    needs the `relevance` extra: sentence-transformers and all-MiniLM-L6-v2).
 
     With `rejects_folder`, each filter writes what it drops to its own subfolder
     (`rejects/length`, `rejects/code`, ...), so each kind of drop can be read on its own.
@@ -20,10 +28,14 @@ def quality_filters(
     def rejects(name: str):
         return CosmopediaJsonlWriter(f"{rejects_folder}/{name}", rejects=True) if rejects_folder else None
 
-    return [
+    steps = [
         BoilerplateCleaner(),
         LengthFilter(min_chars=min_chars, min_tokens=min_tokens, exclusion_writer=rejects("length")),
+        LanguageFilter(exclusion_writer=rejects("language")),
         CompletenessFilter(exclusion_writer=rejects("completeness")),
         RepetitionFilter(exclusion_writer=rejects("repetition")),
-        CodeExecutionFilter(exclusion_writer=rejects("code")),
+        DegenerationFilter(exclusion_writer=rejects("degeneration")),
     ]
+    if relevance:
+        steps.append(TopicRelevanceFilter(exclusion_writer=rejects("relevance")))
+    return [*steps, CodeExecutionFilter(exclusion_writer=rejects("code"))]
