@@ -7,6 +7,7 @@ from cosmo_blocks.filters.completeness import CompletenessFilter
 from cosmo_blocks.filters.degeneration import DegenerationFilter
 from cosmo_blocks.filters.language import LanguageFilter
 from cosmo_blocks.filters.length import LengthFilter
+from cosmo_blocks.filters.meta import MetaTextFilter
 from cosmo_blocks.filters.relevance import TopicRelevanceFilter
 from cosmo_blocks.filters.repetition import RepetitionFilter
 
@@ -17,6 +18,7 @@ __all__ = [
     "DegenerationFilter",
     "LanguageFilter",
     "LengthFilter",
+    "MetaTextFilter",
     "RepetitionFilter",
     "TopicRelevanceFilter",
     "quality_filters",

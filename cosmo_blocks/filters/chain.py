@@ -6,6 +6,7 @@ from cosmo_blocks.filters.completeness import CompletenessFilter
 from cosmo_blocks.filters.degeneration import DegenerationFilter
 from cosmo_blocks.filters.language import LanguageFilter
 from cosmo_blocks.filters.length import LengthFilter
+from cosmo_blocks.filters.meta import MetaTextFilter
 from cosmo_blocks.filters.relevance import TopicRelevanceFilter
 from cosmo_blocks.filters.repetition import RepetitionFilter
 
@@ -16,8 +17,8 @@ def quality_filters(
     min_tokens: int | None = 150,
     relevance: bool = False,
 ) -> list:
-    """Boilerplate cleanup, then the length, language, completeness, repetition, degeneration and
-    code-execution filters; with `relevance`, the topic-relevance filter before the code runs (it
+    """Boilerplate cleanup, then the length, language, completeness, repetition, degeneration, meta-text
+    and code-execution filters; with `relevance`, the topic-relevance filter before the code runs (it
     needs the `relevance` extra: sentence-transformers and all-MiniLM-L6-v2).
 
     With `rejects_folder`, each filter writes what it drops to its own subfolder
@@ -35,6 +36,7 @@ def quality_filters(
         CompletenessFilter(exclusion_writer=rejects("completeness")),
         RepetitionFilter(exclusion_writer=rejects("repetition")),
         DegenerationFilter(exclusion_writer=rejects("degeneration")),
+        MetaTextFilter(exclusion_writer=rejects("meta")),
     ]
     if relevance:
         steps.append(TopicRelevanceFilter(exclusion_writer=rejects("relevance")))

@@ -20,7 +20,7 @@ from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_cli, run_steps
 
 pytestmark = pytest.mark.engine
 FORMATS = {"textbook", "blog_post", "story", "wikihow", "forum_qa"}
-FILTERS = ("length", "language", "completeness", "repetition", "degeneration", "code")  # rejects folders
+FILTERS = ("length", "language", "completeness", "repetition", "degeneration", "meta", "code")  # rejects folders
 
 
 def run_quickstart(output: Path, *extra: str, via_cosmo_run: bool = False):
