@@ -182,6 +182,9 @@ def test_text_windows():
     assert [len(w.split()) for w in relevance.text_windows(words(24), 10)] == [10, 14]
     assert [len(w.split()) for w in relevance.text_windows(words(26), 10)] == [10, 10, 6]
     assert relevance.text_windows("one", 10) == ["one"]
+    # a heading is not a window of its own: it opens the window of the paragraph under it
+    windows = relevance.text_windows(f"## A heading\n\n{words(12)}", 10)
+    assert windows[0].startswith("## A heading w") and [len(w.split()) for w in windows] == [10, 5]
 
 
 @pytest.mark.parametrize(
