@@ -31,8 +31,8 @@ KNOWN_FALSE_DROPS = {
     # its binary search crashes when run; code that does not run is dropped whatever the prose
     "t0.3-rp1.05/sample.jsonl@9849/1": "runtime_error:UnboundLocalError",
 }
-# measured: 261/300 for the default chain, 266/300 with the topic-relevance filter
-MIN_AGREEMENT = {False: 0.87, True: 0.88}
+# measured: 261/300 for the default chain, 272/300 with the topic-relevance filter
+MIN_AGREEMENT = {False: 0.87, True: 0.90}
 # the share of each reader's reason the chain must drop
 MIN_CAUGHT = {
     "degenerate": 0.95,

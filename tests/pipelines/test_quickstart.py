@@ -75,7 +75,7 @@ def built_prompts() -> dict[str, dict]:
 
 def test_it_says_where_output_and_stats_are(runs):
     first, _, result = runs
-    assert f"{first}/data" in result.stderr and "stats.json" in result.stderr
+    assert f"output: {first}" in result.stderr and "stats.json" in result.stderr
 
 
 def test_schema_ids_and_formats(runs):
@@ -109,12 +109,12 @@ def test_stats_add_up(runs):
     filters = [totals(s) for s in steps if "FILTER" in s["name"]]
     assert len(filters) == len(FILTERS)
     for stats in filters:  # what came in went on, or was dropped with a named reason
-        assert stats["total"] == flowing
+        assert stats.get("total", 0) == flowing  # datatrove writes no total for a step nothing reached
         assert stats.get("dropped", 0) == sum(v for k, v in stats.items() if k.startswith("dropped_"))
         assert stats.get("forwarded", 0) + stats.get("dropped", 0) == flowing
         flowing, dropped = stats.get("forwarded", 0), dropped + stats.get("dropped", 0)
     writer = totals(steps[-1])
-    assert len(records(first, "data")) == flowing == writer["total"]
+    assert len(records(first, "data")) == flowing == writer.get("total", 0)
     assert len(records(first, "rejects")) == dropped
 
 
