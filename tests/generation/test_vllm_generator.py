@@ -222,7 +222,9 @@ def test_seeded_prompts_too_long_for_one_prefill_batch_generate_on_cpu(tiny_mode
     """Prompts that together exceed one step's token budget are prefilled across steps; with a
     per-request seed, vLLM's CPU engine crashed on that (it rewinds the request's generator), three
     engine starts in a row, and the task failed."""
-    records = [{"id": f"long{i}", "prompt": f"{i} " + "The cell is the unit of life. " * 120} for i in range(16)]
+    records = [
+        {"id": f"long{i}", "prompt": f"{i} " + "The cell is the unit of life. " * 120} for i in range(16)
+    ]
     block = generator(tiny_model, None, sampling={"max_tokens": 4}, max_engine_restarts=0)
     out = list(block.run(documents(records)))
     assert sorted(doc.id for doc in out) == sorted(r["id"] for r in records)

@@ -20,7 +20,8 @@ from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_cli, run_steps
 
 pytestmark = pytest.mark.engine
 FORMATS = {"textbook", "blog_post", "story", "wikihow", "forum_qa"}
-FILTERS = ("length", "language", "completeness", "repetition", "degeneration", "meta", "code")  # rejects folders
+# the chain's rejects folders, in order
+FILTERS = ("length", "language", "completeness", "repetition", "degeneration", "meta", "code")
 
 
 def run_quickstart(output: Path, *extra: str, via_cosmo_run: bool = False):
