@@ -109,13 +109,11 @@ def resolve_model(model: str | None) -> str:
 
 
 def announce_cpu_default(path: Path) -> str:
-    about = BUILT_MODELS[CPU_DEFAULT].about
+    about, bar = BUILT_MODELS[CPU_DEFAULT].about, "!" * 78
     logger.warning(
-        "\n" + "!" * 78 + f"\n!! No GPU and no --model: generating with {about},\n"
+        f"\n{bar}\n!! No GPU and no --model: generating with {about},\n"
         f"!! at {path}. It is SMALL (135M parameters): its English is real but drifts and\n"
-        f"!! degenerates at length. For production text pass --model (e.g. {GPU_DEFAULT}) on a GPU.\n"
-        + "!"
-        * 78
+        f"!! degenerates at length. For production text pass --model (e.g. {GPU_DEFAULT}) on a GPU.\n{bar}"
     )
     return str(path)
 
