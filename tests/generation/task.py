@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--stop-after", type=int, default=0, help="freeze after N documents (0: never)")
     parser.add_argument("--sampling", default='{"max_tokens": 256}')
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--engine-kwargs", default='{"gpu_memory_utilization": 0.05, "max_model_len": 4096}')
+    parser.add_argument("--engine-kwargs", default='{"gpu_memory_utilization": 0.1, "max_model_len": 4096}')
     args = parser.parse_args()
     generator = VLLMGenerator(
         args.model,

@@ -44,7 +44,8 @@ def journal_ids(path: Path) -> list[str]:
 
 
 def start_task(prompts: Path, out: Path, order_seed: int, stop_after: int = 0) -> subprocess.Popen:
-    command = [sys.executable, str(TASK), "--prompts", str(prompts), "--out", str(out)]
+    # the model by short name: each task resolves (and builds) it in its own HOME, on its host
+    command = [sys.executable, str(TASK), "--prompts", str(prompts), "--out", str(out), "--model", "tiny"]
     # a few requests at a time, so completions stream in and a kill lands mid-run (with all 150 in one
     # batch they finish together and the journal jumps from 0 to 150)
     engine_kwargs = ENGINE_KWARGS | {"max_num_seqs": 16}
@@ -156,12 +157,12 @@ def test_nothing_journaled_is_generated_again(killed_and_rerun):
 
 
 def test_each_task_chose_the_tiny_model_on_its_host_and_says_so(killed_and_rerun):
-    """No model given and no GPU visible: every run resolved the stand-in in its own HOME, logged it,
-    and the documents name it (the journal keys matched across runs, so the resume above used it too)."""
+    """The model given by short name: every run resolved it in its own HOME, logged it, and the
+    documents name it (the journal keys matched across runs, so the resume above used it too)."""
     out = killed_and_rerun["out"]
     tiny = out / "home" / ".cache" / "cosmo-blocks" / "tiny-mixtral"
     for run in [*range(KILLS), 99]:
         log = (out / f"run{run}.log").read_text()
-        assert f"generating with model {tiny}" in log and "TINY random-weight stand-in" in log, run
+        assert f"generating with model {tiny}, sampling" in log, run
     records = read_jsonl(out / "data" / "00000.jsonl")
     assert {r["metadata"]["model"] for r in records} == {str(tiny)}

@@ -209,7 +209,7 @@ def test_api_key_from_the_environment_and_model_from_the_server(tmp_path, monkey
             logger.remove(sink)
     assert keys_seen == ["Bearer sk-test-123"] * 2
     assert {d.metadata[keys.MODEL] for d in out} == {MODEL}
-    assert f"task 0: generating with model {MODEL}" in messages
+    assert any(m.startswith(f"task 0: generating with model {MODEL}, sampling") for m in messages)
 
 
 def test_progress_line_knows_the_total_and_gives_an_eta_early(tmp_path):
