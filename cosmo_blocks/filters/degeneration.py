@@ -9,7 +9,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from cosmo_blocks import keys
-from cosmo_blocks.filters.scripts import _CJK, CJK_LANGS, is_cjk
+from cosmo_blocks.filters.scripts import CJK_CHARS, CJK_LANGS, is_cjk
 
 # What is not prose and must not be judged as words: fenced code, inline code, URLs, e-mail addresses,
 # TeX math. Fences are handled line by line in _prose.
@@ -360,7 +360,7 @@ class DegenerationFilter(BaseFilter):
         """Gopher's whole-document symbol and line rules."""
         words = len(prose.split())
         if cjk:
-            words = max(words, len(_CJK.findall(prose)) // 2)
+            words = max(words, len(CJK_CHARS.findall(prose)) // 2)
         if self.max_symbol_word_ratio is not None and words:
             symbols = len(_TAG.findall(prose)) + prose.count("...") + prose.count("…")
             if symbols / words > self.max_symbol_word_ratio:

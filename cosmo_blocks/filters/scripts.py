@@ -3,7 +3,7 @@
 import re
 
 # Hangul (jamo, compatibility jamo, syllables), kana, CJK ideographs
-_CJK = re.compile(
+CJK_CHARS = re.compile(
     r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
 )
 CJK_LANGS = frozenset({"ko", "zh", "ja", "kor", "zho", "jpn", "cmn"})
@@ -16,4 +16,4 @@ def is_cjk(text: str, language: object = None) -> bool:
         return re.split(r"[-_]", language)[0].lower() in CJK_LANGS
     sample = text[:2000]
     letters = sum(1 for c in sample if c.isalpha())
-    return letters > 0 and len(_CJK.findall(sample)) > 0.3 * letters
+    return letters > 0 and len(CJK_CHARS.findall(sample)) > 0.3 * letters
