@@ -81,6 +81,9 @@ class GenerationBlock(PipelineStep):
         self.max_in_flight = max_in_flight
         self.progress_interval = progress_interval
         self.read_ahead = read_ahead
+        # vLLM's structured outputs for every request ({"json": schema}, {"regex": ...}); set by the
+        # steps that need parseable answers (StructuredAnnotator), part of the sampling and its journal key
+        self.structured_outputs: dict | None = None
 
     def open_backend(self, rank: int) -> GenerationBackend:
         raise NotImplementedError
@@ -105,6 +108,8 @@ class GenerationBlock(PipelineStep):
         self.model = self.resolve_model()
         if self.sampling is None:
             self.sampling = resolve_sampling(sampling_preset(self.model))
+        if self.structured_outputs is not None:
+            self.sampling = self.sampling | {"structured_outputs": self.structured_outputs}
         logger.info(f"task {rank}: generating with model {self.model}, sampling {self.sampling}")
         journal = GenerationJournal(self.journal_dir, rank) if self.journal_dir else None
         task = _Task(self, rank, journal)

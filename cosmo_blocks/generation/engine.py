@@ -54,8 +54,11 @@ def request_errors() -> tuple:
 def sampling_params(sampling: dict, seed: int | None = None):
     # FINAL_ONLY, like vllm.LLM: no per-token RequestOutput objects in the front end, whose CPU
     # time the engine core needs on a small machine
-    from vllm.sampling_params import RequestOutputKind
+    from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
+    sampling = dict(sampling)
+    if isinstance(sampling.get("structured_outputs"), dict):  # a plain dict in presets and journal keys
+        sampling["structured_outputs"] = StructuredOutputsParams(**sampling["structured_outputs"])
     return import_vllm().SamplingParams(**sampling, seed=seed, output_kind=RequestOutputKind.FINAL_ONLY)
 
 
