@@ -15,7 +15,8 @@ EXTRAS=${EXTRAS:-cpu}
 [ "$mode" = test ] && EXTRAS="$EXTRAS,test"
 
 apt_packages=(bubblewrap)
-[ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge)
+# python3-doc and manpages: the real corpus the topic-discovery tests cluster and search
+[ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge python3-doc manpages manpages-dev)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -25,6 +25,16 @@ VARIANT = "variant"
 FILTER_REASON = "filter_reason"
 # text before a cleanup block changed it
 ORIGINAL_TEXT = "original_text"
+# discovery: the v1 cluster a seed was assigned to; the v2 taxonomy path of a retrieved page
+CLUSTER = "cluster"
+CATEGORY = "category"
+SUBCATEGORY = "subcategory"
+SUBTOPIC = "subtopic"
+# enrichment of a topic, usable as template fields
+RELATED_CONCEPTS = "related_concepts"
+DIFFICULTY = "difficulty"
+PREREQUISITES = "prerequisites"
+ENRICHMENT_FIELDS = (RELATED_CONCEPTS, DIFFICULTY, PREREQUISITES)
 # CodeExecutionFilter: True when a document's code was not run (no sandbox, or a module missing there)
 CODE_UNVERIFIED = "code_unverified"
 

@@ -47,7 +47,8 @@ def guess_topic(text: str, max_chars: int = 120) -> str:
 
 
 class TopicExtractor(PipelineStep):
-    """Set `topic` (title > first heading > first sentence) and `context` (a clean extract).
+    """Set `topic` (one already chosen > title > first heading > first sentence) and `context` (a clean
+    extract).
 
     Args:
         context_chars: extract length; Cosmopedia used the first ~1000 characters.
@@ -64,7 +65,9 @@ class TopicExtractor(PipelineStep):
         for doc in data:
             with self.track_time():
                 meta = doc.metadata
-                meta[keys.TOPIC] = (meta.get(keys.TITLE) or "").strip() or guess_topic(doc.text)
+                # a topic chosen by discovery (a cluster's label, a retrieved page's subtopic) stays
+                topic = meta.get(keys.TOPIC) or meta.get(keys.TITLE) or ""
+                meta[keys.TOPIC] = topic.strip() or guess_topic(doc.text)
                 cleaned = clean_text(doc.text)
                 meta[keys.CONTEXT] = cut_at_sentence(cleaned, self.context_chars)
                 if len(cleaned) > self.context_chars:

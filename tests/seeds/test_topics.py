@@ -39,3 +39,13 @@ def test_korean_sentence_ends():
     cut = cut_at_sentence(text, 300)
     assert cut.endswith("니다.") and len(cut) <= 300
     assert guess_topic("한글은 세종대왕이 만들었다. 그 뒤로...") == "한글은 세종대왕이 만들었다"
+
+
+def test_a_topic_chosen_by_discovery_stays():
+    from datatrove.data import Document
+
+    doc = Document(
+        text="# A heading\nBody.", id="x", metadata={keys.TOPIC: "Unix processes", keys.TITLE: "fork(2)"}
+    )
+    (out,) = TopicExtractor().run([doc])
+    assert out.metadata[keys.TOPIC] == "Unix processes"
