@@ -123,6 +123,14 @@ def pipeline_options(f):
             help="Override a preset field (a TOML value), e.g. --set gpus_per_task=1. Repeatable. "
             f"Fields: {_choices(_preset_keys)}.",
         ),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set a knob of the pipeline itself (a TOML value), e.g. --param pages_per_topic=50. "
+            "Repeatable; --dry-run lists the pipeline's knobs.",
+        ),
     ]
     return functools.reduce(lambda acc, option: option(acc), reversed(options), f)
 

@@ -38,6 +38,7 @@ def adapter_for(opts: RunOptions):
 def run_pipeline(build, opts: RunOptions, script: str | None = None):
     """Build the pipeline, check everything that can be checked, then print the plan or run it."""
     stages = plan_stages(build(opts), opts)
+    opts.check_params()
     adapter = adapter_for(opts)
     adapter.prepare(stages)
     if opts.dry_run:

@@ -70,6 +70,12 @@ def describe(opts: RunOptions, stages: list[StagePlan], script: str | None = Non
         key = "set" if os.environ.get("OPENAI_API_KEY") else "not set"
         lines.append(f"endpoint: {opts.endpoint} (OPENAI_API_KEY {key} here)")
     lines.append(f"output: {opts.output}  logs: {opts.logging_dir}")
+    if opts.asked:
+        given = opts.given_params
+        knobs = ", ".join(
+            f"{k}={given.get(k, v)!r}{'' if k in given else ' (default)'}" for k, v in opts.asked.items()
+        )
+        lines.append(f"params: {knobs}")
     for stage in stages:
         workers = "all at once" if stage.workers == -1 else stage.workers
         lines.append(

@@ -40,9 +40,12 @@ class RunOptions:
     time: str | None = None
     qos: str | None = None
     sets: tuple = ()  # "key=value" (TOML value) for any preset field, e.g. gpus_per_task=1
+    params: tuple = ()  # "key=value" (TOML value) for the pipeline's own knobs, read with opts.param()
     preset: dict = field(default_factory=dict, init=False)  # the preset file's checked fields
     overrides: dict = field(default_factory=dict, init=False)  # what the command line set
     settings: ExecutorSettings = field(default=None, init=False)  # the two merged
+    given_params: dict = field(default_factory=dict, init=False)  # --param, parsed
+    asked: dict = field(default_factory=dict, init=False)  # the params build(opts) asked for, with defaults
 
     def __post_init__(self):
         self.output = self.output or "output"
@@ -60,6 +63,7 @@ class RunOptions:
         check_values(given, kind, lambda key: FIELD_OPTIONS[key])
         self.overrides = sets | given
         self.settings = self.settings_for()
+        self.given_params = parse_set(self.params, option="--param")
         self.tasks, self.workers = self.settings.tasks, self.settings.workers
         self._check_generation()
 
@@ -87,6 +91,32 @@ class RunOptions:
             stage_values = load_preset(preset)
             values = stage_values if stage_values["executor"] == self.kind else self.preset
         return ExecutorSettings(**(values | self.overrides))
+
+    def param(self, name: str, default):
+        """A knob of the pipeline (`--param name=value`), typed like its default: a pipeline script
+        reads its own settings this way, and `--dry-run` lists them."""
+        self.asked[name] = default
+        if name not in self.given_params:
+            return default
+        value = self.given_params[name]
+        expected = type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        wrong_type = not isinstance(value, expected) or isinstance(value, bool) != isinstance(default, bool)
+        if default is not None and wrong_type:
+            raise ConfigError(
+                f"--param {name}={value!r}: expected {expected.__name__} like the default {default!r}"
+            )
+        return value
+
+    def check_params(self) -> None:
+        """After build(opts): a --param the pipeline never asked for is a typo, not a silent no-op."""
+        unknown = sorted(set(self.given_params) - set(self.asked))
+        if unknown:
+            known = ", ".join(f"{k}={v!r}" for k, v in self.asked.items()) or "none"
+            raise ConfigError(
+                f"--param {', '.join(unknown)}: not a parameter of this pipeline (it takes: {known})"
+            )
 
     @property
     def journal_dir(self) -> str:

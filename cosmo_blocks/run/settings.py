@@ -146,13 +146,13 @@ def load_preset(name: str) -> dict:
     return values
 
 
-def parse_set(items) -> dict:
+def parse_set(items, option: str = "--set") -> dict:
     """`--set key=value` pairs; values are TOML (numbers, true/false, "strings"), else plain strings."""
     parsed = {}
     for item in items or ():
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {item!r}")
+            raise ConfigError(f"{option} expects key=value, got {item!r}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:

@@ -101,3 +101,23 @@ def test_generator_gets_model_and_tensor_parallelism_from_the_options(tiny_model
     served = opts(endpoint="http://localhost:8000", model="served-name").generator(seed=1)
     assert isinstance(served, OpenAIServerGenerator)
     assert (served.endpoint, served.model, served.seed) == ("http://localhost:8000", "served-name", 1)
+
+
+def test_pipeline_params_are_typed_by_their_default_and_checked_after_build():
+    given = opts(params=("pages=50", "ratio=1", "name=web", "deny=['sports']"))
+    assert given.param("pages", 1000) == 50
+    assert given.param("ratio", 0.5) == 1.0  # an integer where a float is expected
+    assert given.param("name", "v1") == "web"
+    assert given.param("deny", []) == ["sports"]
+    assert given.param("untouched", 7) == 7
+    given.check_params()
+    with pytest.raises(ConfigError, match=r"--param pages='many': expected int like the default 1000"):
+        opts(params=("pages='many'",)).param("pages", 1000)
+    with pytest.raises(ConfigError, match="expected bool"):
+        opts(params=("expand=1",)).param("expand", True)
+    typo = opts(params=("pagse=5",))
+    typo.param("pages", 1000)
+    with pytest.raises(
+        ConfigError, match=r"--param pagse: not a parameter of this pipeline \(it takes: pages=1000\)"
+    ):
+        typo.check_params()
