@@ -3,6 +3,7 @@
 import xxhash
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
@@ -24,8 +25,22 @@ def pick_weighted(weights: dict[str, float], u: float) -> str:
     return name
 
 
+class MissingField(LookupError):
+    """A template names an enrichment field that this document does not have (or has empty)."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
 class PromptBuilder(PipelineStep):
     """Turn each seed into `variants` prompts, recording format, audience, language, topic, prompt.
+
+    Templates may also name the enrichment fields {related_concepts} and {prerequisites} (a
+    list, rendered "a, b, c") and {difficulty} (a level, rendered by its name in the language,
+    e.g. "middle school"). A seed that lacks a field its template names, or has it empty, gets
+    no prompt for that variant: it is counted as `skipped_missing_<field>`, with a warning
+    naming the template and the field once per template and field.
 
     Args:
         mix: share per format (default: the manifest's shares), e.g. {"textbook": 1}.
@@ -63,6 +78,7 @@ class PromptBuilder(PipelineStep):
             clause.get("share", 0.5) if topic_clause_share is None else topic_clause_share
         )
         self.salt = salt
+        self._warned = set()
         for format_ in self.mix:
             self.catalog.template(format_, language)  # every chosen format must exist in this language
 
@@ -112,18 +128,47 @@ class PromptBuilder(PipelineStep):
         return choice
 
     def render(self, doc: Document, format_: str, audience: str, variant: int) -> str:
+        """The filled template; MissingField when it names an enrichment field the document lacks."""
         meta = doc.metadata
         names = self.catalog.audience_names.get(self.language, {})
         topic = meta.get(keys.TOPIC) or ""
         clause = ""
         if topic and unit_hash(self.salt, "clause", meta[keys.SEED_ID], variant) < self.topic_clause_share:
             clause = self.catalog.topic_clause.get(self.language, "").format(topic=topic)
-        return self.catalog.template(format_, self.language).render(
+        template = self.catalog.template(format_, self.language)
+        return template.render(
             topic=topic,
             context=meta.get(keys.CONTEXT, doc.text),
             audience=names.get(audience, audience.replace("_", " ")),
             topic_clause=clause,
+            **{name: self.enrichment_value(meta, name) for name in template.enrichment_fields},
         )
+
+    def enrichment_value(self, meta: dict, name: str) -> str:
+        """An enrichment field as prompt text: a list as "a, b, c", a difficulty level by its name."""
+        value = meta.get(name)
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(item).strip() for item in value if str(item).strip())
+        elif value is not None:
+            value = str(value).strip()
+        if not value:
+            raise MissingField(name)
+        if name == keys.DIFFICULTY:
+            names = self.catalog.difficulty_names.get(self.language, {})
+            value = names.get(value, value.replace("_", " "))
+        return value
+
+    def skip_missing(self, seed_id: str, format_: str, field: str) -> None:
+        """Count a prompt whose template needs a field this seed lacks; warn once per template and field."""
+        self.stat_update(f"skipped_missing_{field}")
+        template = self.catalog.template(format_, self.language)
+        if (template.path, field) not in self._warned:
+            self._warned.add((template.path, field))
+            logger.warning(
+                f"template {template.path} names {{{field}}}, which seed {seed_id!r} lacks: its prompt is "
+                f"skipped and counted as skipped_missing_{field} (this warning is shown once per template "
+                "and field); run an enrichment step (HeuristicEnricher, TopicEnricher) before PromptBuilder"
+            )
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for seed in data:
@@ -132,6 +177,11 @@ class PromptBuilder(PipelineStep):
             for variant in range(self.variants):
                 format_, audience = self.choose(seed_id, variant, taken)
                 taken.add((format_, audience))
+                try:
+                    prompt = self.render(seed, format_, audience, variant)
+                except MissingField as missing:
+                    self.skip_missing(seed_id, format_, missing.field)
+                    continue
                 meta = dict(seed.metadata)
                 meta.pop(keys.CONTEXT, None)
                 meta.update(
@@ -141,7 +191,7 @@ class PromptBuilder(PipelineStep):
                         keys.AUDIENCE: audience,
                         keys.LANGUAGE: self.language,
                         keys.VARIANT: variant,
-                        keys.PROMPT: self.render(seed, format_, audience, variant),
+                        keys.PROMPT: prompt,
                     }
                 )
                 self.stat_update("prompts", f"format_{format_}", f"audience_{audience}")

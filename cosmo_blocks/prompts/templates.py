@@ -2,15 +2,35 @@
 
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.keys import ENRICHMENT_FIELDS
 from cosmo_blocks.resources import bundled_dir
 
 # the installation's prompts/ (the wheel's copy, or the checkout's); override with templates_dir=
 DEFAULT_TEMPLATES_DIR = bundled_dir("prompts")
-FIELDS = ("topic", "context", "audience", "topic_clause")
+# every seed has these; the enrichment fields only after an enrichment step set them
+FIELDS = ("topic", "context", "audience", "topic_clause", *ENRICHMENT_FIELDS)
+# how a difficulty level reads inside a prompt ("at a {difficulty} level"), per language;
+# a manifest's [difficulties.<language>] table overrides these
+DIFFICULTY_NAMES = {
+    "en": {
+        "elementary": "elementary school",
+        "middle_school": "middle school",
+        "high_school": "high school",
+        "college": "college",
+        "expert": "expert",
+    },
+    "ko": {
+        "elementary": "초등학교",
+        "middle_school": "중학교",
+        "high_school": "고등학교",
+        "college": "대학교",
+        "expert": "전문가",
+    },
+}
 
 
 class TemplateError(ConfigError):
@@ -21,6 +41,16 @@ class TemplateError(ConfigError):
 class Template:
     path: Path
     text: str
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields the template names, in order of first use."""
+        return tuple(dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(self.text) if name))
+
+    @property
+    def enrichment_fields(self) -> tuple[str, ...]:
+        """The fields that only an enrichment step sets: a seed without them gets no prompt."""
+        return tuple(f for f in self.fields if f in ENRICHMENT_FIELDS)
 
     def render(self, **values: str) -> str:
         return self.text.format_map(values)
@@ -35,6 +65,7 @@ class Catalog:
     audience_names: dict[str, dict[str, str]]
     topic_clause: dict
     templates: dict[str, Template]  # by "language/format"
+    difficulty_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def template(self, format_: str, language: str) -> Template:
         if f"{language}/{format_}" not in self.templates:
@@ -79,4 +110,15 @@ def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
         text = path.read_text(encoding="utf-8")
         _check_fields(path, text)
         templates[f"{language}/{format_}"] = Template(path, text)
-    return Catalog(root, formats, manifest.get("audiences", {}), manifest.get("topic_clause", {}), templates)
+    difficulty_names = {
+        language: DIFFICULTY_NAMES.get(language, {}) | manifest.get("difficulties", {}).get(language, {})
+        for language in DIFFICULTY_NAMES.keys() | manifest.get("difficulties", {}).keys()
+    }
+    return Catalog(
+        root,
+        formats,
+        manifest.get("audiences", {}),
+        manifest.get("topic_clause", {}),
+        templates,
+        difficulty_names,
+    )

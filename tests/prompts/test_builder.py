@@ -258,3 +258,117 @@ def test_prompts_render_command(sample_seeds):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("=== ") == 3
     assert result.stdout.count("format=wikihow") == 3 and "안내서" in result.stdout
+
+
+ENRICHED_TEMPLATE = (
+    "Write a lesson for {audience} at a {difficulty} level{topic_clause}.\n\n"
+    "Requirements:\n- Connect it to {related_concepts}.\n- Assume the reader knows {prerequisites}.\n"
+    "- No title.\n\nTopic: {topic}\n\nExtract:\n{context}\n\nLesson:\n"
+)
+
+
+@pytest.fixture
+def log_lines():
+    """Messages datatrove's logger writes while the test runs."""
+    from datatrove.utils.logging import logger
+
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    yield lines
+    logger.remove(sink)
+
+
+def lesson_templates(tmp_path, text=ENRICHED_TEMPLATE, language="en"):
+    """A copy of prompts/ with a `lesson` format whose template uses the enrichment fields."""
+    templates = template_copy(tmp_path)
+    (templates / language / "lesson.txt").write_text(text, encoding="utf-8")
+    with open(templates / "manifest.toml", "a", encoding="utf-8") as f:
+        f.write('\n[formats.lesson]\nshare = 0.0\naudiences = ["college"]\n')
+    return templates
+
+
+def seed(seed_id, **enrichment):
+    meta = {keys.SEED_ID: seed_id, keys.TOPIC: f"topic {seed_id}", keys.CONTEXT: f"extract of {seed_id}"}
+    return Document(text="", id=seed_id, metadata=meta | enrichment)
+
+
+ENRICHED = {
+    keys.RELATED_CONCEPTS: ["light energy", "chlorophyll", "Calvin cycle"],
+    keys.DIFFICULTY: "middle_school",
+    keys.PREREQUISITES: ["cells"],
+}
+
+
+def test_enrichment_fields_render_as_phrases(tmp_path):
+    builder = PromptBuilder(templates_dir=lesson_templates(tmp_path), mix={"lesson": 1}, topic_clause_share=0)
+    [doc] = run_steps([lambda data, rank, world_size: iter([seed("s1", **ENRICHED)]), builder])
+    prompt = doc.metadata[keys.PROMPT]
+    assert prompt.startswith("Write a lesson for college students at a middle school level.\n")
+    assert "- Connect it to light energy, chlorophyll, Calvin cycle.\n" in prompt
+    assert "- Assume the reader knows cells.\n" in prompt
+    assert doc.metadata[keys.DIFFICULTY] == "middle_school"  # the metadata keeps the level itself
+    assert stats_of(builder) == {"prompts": 1, "format_lesson": 1, "audience_college": 1}
+
+
+def test_difficulty_names_follow_the_language_and_the_manifest(tmp_path):
+    text = "{audience} {difficulty} {topic_clause}\n{related_concepts}\n{prerequisites}\n{topic}\n{context}\n"
+    templates = lesson_templates(tmp_path, text, language="ko")
+    builder = PromptBuilder(templates_dir=templates, mix={"lesson": 1}, language="ko", topic_clause_share=0)
+    [doc] = builder.run(iter([seed("s1", **ENRICHED)]))
+    assert doc.metadata[keys.PROMPT].startswith("대학생 중학교 \n")
+    with open(templates / "manifest.toml", "a", encoding="utf-8") as f:
+        f.write('\n[difficulties.ko]\nmiddle_school = "중학교 2학년"\n')
+    builder = PromptBuilder(templates_dir=templates, mix={"lesson": 1}, language="ko", topic_clause_share=0)
+    first, second = builder.run(
+        iter([seed("s1", **ENRICHED), seed("s2", **ENRICHED | {keys.DIFFICULTY: "expert"})])
+    )
+    assert first.metadata[keys.PROMPT].startswith("대학생 중학교 2학년 \n")
+    assert second.metadata[keys.PROMPT].startswith(
+        "대학생 전문가 \n"
+    )  # the defaults still cover other levels
+
+
+def test_a_seed_without_an_enrichment_field_is_a_counted_skip(tmp_path, log_lines):
+    templates = lesson_templates(tmp_path)
+    builder = PromptBuilder(templates_dir=templates, mix={"lesson": 1}, variants=2)
+    seeds = [
+        seed("full", **ENRICHED),
+        seed("bare"),  # never enriched: counted under {difficulty}, the first field the template names
+        seed("no-prereq", **ENRICHED | {keys.PREREQUISITES: []}),  # enriched, nothing found: empty is missing
+        seed("no-related", **{k: v for k, v in ENRICHED.items() if k != keys.RELATED_CONCEPTS}),
+    ]
+    docs = list(builder.run(iter(seeds)))
+    assert [d.id for d in docs] == ["full/0", "full/1"]
+    assert all(d.metadata[keys.PROMPT] and "{" not in d.metadata[keys.PROMPT] for d in docs)
+    stats = stats_of(builder)
+    # each variant of a seed is one skipped prompt, counted under the first field it lacks
+    assert stats["skipped_missing_related_concepts"] == 2
+    assert stats["skipped_missing_prerequisites"] == 2
+    assert stats["skipped_missing_difficulty"] == 2
+    assert stats["prompts"] == 2
+    warnings = [line for line in log_lines if "lesson.txt" in line]
+    assert len(warnings) == 3  # once per template and field, not once per seed
+    for field in keys.ENRICHMENT_FIELDS:
+        assert sum(f"{{{field}}}" in line and f"skipped_missing_{field}" in line for line in warnings) == 1
+
+
+def test_existing_formats_need_no_enrichment(sample_seeds):
+    """The bundled templates name no enrichment field: unenriched seeds all get their prompts."""
+    assert all(not t.enrichment_fields for t in load_catalog().templates.values())
+    docs, builder = build(sample_seeds, variants=2)
+    assert len(docs) == 60 and not any(k.startswith("skipped") for k in stats_of(builder))
+
+
+def test_enrichment_fields_are_known_at_load_and_a_typo_is_not(tmp_path):
+    templates = lesson_templates(tmp_path)
+    assert load_catalog(templates).template("lesson", "en").enrichment_fields == (
+        keys.DIFFICULTY,
+        keys.RELATED_CONCEPTS,
+        keys.PREREQUISITES,
+    )
+    (templates / "en" / "lesson.txt").write_text(
+        "A {difficulty_level} lesson on {topic}.\n", encoding="utf-8"
+    )
+    with pytest.raises(TemplateError) as err:
+        PromptBuilder(templates_dir=templates, mix={"lesson": 1})
+    assert "lesson.txt" in str(err.value) and "{difficulty_level}" in str(err.value)
