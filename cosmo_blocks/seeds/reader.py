@@ -149,7 +149,7 @@ class SeedReader(BaseDiskReader):
             self._skip("empty_text", where)
             return None
         seed_id = str(seed["id"]) if seed.get("id") not in (None, "") else where
-        metadata = {keys.SEED_ID: seed_id, keys.SEED_DATA: source}
+        metadata = extra_metadata(record) | {keys.SEED_ID: seed_id, keys.SEED_DATA: source}
         for key in (keys.TITLE, keys.URL):
             if seed.get(key):
                 metadata[key] = str(seed[key])
@@ -188,6 +188,21 @@ def _split_glob(path: str) -> tuple[str, str]:
     parts = path.split("/")
     first = next(i for i, part in enumerate(parts) if has_magic(part))
     return "/".join(parts[:first]) or "/", "/".join(parts[first:])
+
+
+# record fields that become the document itself, not its metadata
+_DOCUMENT_FIELDS = {"text", "id", "source", "metadata", "meta", "content"}
+
+
+def extra_metadata(record: dict) -> dict:
+    """What else a record carries, kept with the seed: a datatrove-written record's `metadata` dict
+    (a topic, a cluster, a taxonomy path) and the record's other plain fields (a corpus's `group`)."""
+    nested = record.get("metadata")
+    extra = dict(nested) if isinstance(nested, dict) else {}
+    for key, value in record.items():
+        if key not in _DOCUMENT_FIELDS and isinstance(value, str | int | float | bool):
+            extra.setdefault(key, value)
+    return extra
 
 
 def _jsonl_lines(folder, filepath: str, byte_range: tuple[int, int] | None = None):

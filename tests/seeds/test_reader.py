@@ -278,3 +278,18 @@ def test_parquet_seeds_shard_by_row_and_are_named_by_row(tmp_path):
     for doc in (d for shard in shards for d in shard):
         assert doc.text == rows[int(doc.id.split("#")[1])]["text"]
         assert doc.metadata[keys.SEED_ID] == doc.id
+
+
+def test_a_records_other_fields_and_datatrove_metadata_are_kept(tmp_path):
+    """A corpus's labels and what an earlier stage wrote with datatrove's JsonlWriter travel with the seed."""
+    path = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            {"id": "a", "text": "Sockets.", "group": "man2", "rank": 3, "tags": ["x"]},
+            {"id": "b", "text": "Topic page.", "metadata": {"topic": "Unix sockets", "seed_id": "forged"}},
+        ],
+    )
+    a, b = run_steps([SeedReader(str(path))])
+    assert a.metadata["group"] == "man2" and a.metadata["rank"] == 3 and "tags" not in a.metadata
+    assert b.metadata[keys.TOPIC] == "Unix sockets"
+    assert b.metadata[keys.SEED_ID] == "b"  # the reader names the seed, whatever the record says
