@@ -16,7 +16,7 @@ EXTRAS=${EXTRAS:-cpu}
 
 apt_packages=(bubblewrap)
 # python3-doc and manpages: the real corpus the topic-discovery tests cluster and search
-[ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge python3-doc manpages manpages-dev)
+[ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge python3-doc manpages manpages-dev groff-base)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
