@@ -287,7 +287,7 @@ class FtsRetriever(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         self.open_shards()  # a broken index fails here, before any topic is read
         try:
-            for topic in data:
+            for topic in data or []:
                 with self.track_time():
                     seeds = self.retrieve(topic)
                 yield from seeds

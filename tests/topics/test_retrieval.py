@@ -199,6 +199,11 @@ def test_a_broken_index_is_a_config_error_before_any_query(index, tmp_path):
     (half / "00001.sqlite").write_bytes((index[0] / "00001.sqlite").read_bytes())
     with pytest.raises(ConfigError, match=r"incomplete: shard\(s\) 0 missing"):
         list(FtsRetriever(half).run(iter([REGEX])))
+    mixed = tmp_path / "mixed"
+    build_index(write_jsonl(tmp_path / "few.jsonl", [{"id": "a", "text": "one page"}]), mixed, world_size=1)
+    (mixed / "00001.sqlite").write_bytes((index[0] / "00001.sqlite").read_bytes())
+    with pytest.raises(ConfigError, match=r"mixes builds of \[1, 2\] tasks"):
+        list(FtsRetriever(mixed).run(iter([REGEX])))
     (half / "00000.sqlite").write_text("not a database")
     with pytest.raises(ConfigError, match="not an FtsIndexer shard"):
         list(FtsRetriever(half).run(iter([REGEX])))
