@@ -171,13 +171,15 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def boosted_query(subtopic_terms: list[str], context_terms: list[str], boost: int) -> str | None:
-    """Every subtopic term required; the subtopic's terms named `boost` times in all and the context
-    (category, subcategory) terms once, all of them scored. bm25 sums over phrases, so a term named
-    twice weighs twice. None without subtopic terms."""
+def boosted_query(
+    subtopic_terms: list[str], context_terms: list[str], boost: int, match_all: bool = False
+) -> str | None:
+    """Every subtopic term required (and every context term too with `match_all`); the subtopic's
+    terms named `boost` times in all and the context (category, subcategory) terms once, all of them
+    scored. bm25 sums over phrases, so a term named twice weighs twice. None without subtopic terms."""
     if not subtopic_terms:
         return None
-    required = " AND ".join(map(fts_phrase, subtopic_terms))
+    required = " AND ".join(map(fts_phrase, subtopic_terms + (context_terms if match_all else [])))
     extra = [t for t in subtopic_terms for _ in range(boost - 1)] + context_terms
     if not extra:
         return required
@@ -198,9 +200,10 @@ def normalized_text_hash(text: str) -> int:
 class FtsRetriever(PipelineStep):
     """For each topic document, its best pages from the FtsIndexer shards, as seed documents.
 
-    The query: every subtopic word required, scored with the subtopic's words boosted `boost` times
-    over the category and subcategory words; when that finds fewer than `pages_per_topic` pages, a
-    plain OR match of all the words fills up the rest (Cosmopedia's fallback). Every shard is asked,
+    The query: every subtopic word required (all words with `match_all`), scored with the subtopic's
+    words boosted `boost` times over the category and subcategory words; when that finds fewer than
+    `pages_per_topic` pages, a plain OR match of all the words fills up the rest (Cosmopedia's
+    fallback). Every shard is asked,
     results merged by bm25 score (title words weigh `title_weight` times body words). Pages are
     deduplicated per topic: the same page id, or the same text (case, spacing and punctuation aside).
 
@@ -216,6 +219,9 @@ class FtsRetriever(PipelineStep):
         boost: how many times the subtopic's words count (1: no boost).
         fallback: run the plain match when the boosted query finds too few.
         title_weight: bm25 weight of the title column against the text's 1.
+        match_all: require the category's and subcategory's words too in the boosted query, as
+            Cosmopedia's Manticore query string did (its words are ANDed); on a corpus of billions of
+            pages that still finds thousands, on a small one it mostly leaves the work to the fallback.
     """
 
     name = "🔎 FTS retrieval"
@@ -228,6 +234,7 @@ class FtsRetriever(PipelineStep):
         boost: int = 2,
         fallback: bool = True,
         title_weight: float = 2.0,
+        match_all: bool = False,
     ):
         super().__init__()
         if not isinstance(pages_per_topic, int) or pages_per_topic < 1:
@@ -240,6 +247,7 @@ class FtsRetriever(PipelineStep):
         self.pages_per_topic = pages_per_topic
         self.boost = boost
         self.fallback = fallback
+        self.match_all = match_all
         self.title_weight = float(title_weight)
         self._shards: list[sqlite3.Connection] | None = None
 
@@ -263,7 +271,7 @@ class FtsRetriever(PipelineStep):
         """(boosted query, fallback query) for a topic."""
         sub = query_terms(subtopic)
         context = [t for t in query_terms(f"{category} {subcategory}") if t not in sub]
-        return boosted_query(sub, context, self.boost), plain_query(sub + context)
+        return boosted_query(sub, context, self.boost, self.match_all), plain_query(sub + context)
 
     def search(self, query: str, limit: int) -> list[tuple[float, int, int]]:
         """(bm25 score, shard, rowid) of the best `limit` pages over all shards, best first."""

@@ -102,9 +102,14 @@ def test_the_fallback_fills_up_when_the_main_query_finds_too_few(index):
     assert len(seeds) == 5
     assert stats_of(retriever)["fallback_queries"] == 1
 
-    enough = FtsRetriever(index[0], pages_per_topic=2)
-    assert len(enough.retrieve(THREADS)) == 2
+    enough = FtsRetriever(index[0], pages_per_topic=5)
+    assert len(enough.retrieve(THREADS)) == 5
     assert "fallback_queries" not in stats_of(enough)
+
+    # Cosmopedia's AND of every word ("python", "programming" and "concurrency" too) finds fewer
+    every_word = FtsRetriever(index[0], pages_per_topic=5, match_all=True)
+    assert len(every_word.retrieve(THREADS)) == 5
+    assert stats_of(every_word)["fallback_queries"] == 1
 
     strict = FtsRetriever(index[0], pages_per_topic=5, fallback=False)
     assert strict.retrieve(rare) == [] and stats_of(strict)["empty_topics"] == 1
@@ -155,6 +160,8 @@ def test_query_terms_and_boosted_query():
     assert query_terms("The") == ["the"]  # nothing but stopwords: kept
     query = boosted_query(["fork"], ["process"], boost=2)
     assert query == '"fork" AND ("fork" OR "fork" OR "process")'
+    every_word = boosted_query(["fork"], ["process"], boost=2, match_all=True)
+    assert every_word == '"fork" AND "process" AND ("fork" OR "fork" OR "process")'
 
 
 def test_a_killed_indexing_task_leaves_no_shard_that_looks_whole(debian_corpus, tmp_path):
