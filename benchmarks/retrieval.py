@@ -10,9 +10,9 @@
 2. FtsRetriever latency per topic (every subtopic of the shipped taxonomy, `--pages` pages each,
    fallback included) on both indexes: p50 / p95 / max.
 3. precision@10 of the hand-labelled queries in benchmarks/data/retrieval_queries.jsonl, with the
-   subtopic boost (x2) and without it (x1), on the 1-task index. Each query's record holds its topic
-   path and `judgments`: {page id: 1 relevant / 0 not} for every page either ranking puts in its
-   top 10 (an agent judged them by reading each page's title and text).
+   subtopic boost (x2), without it (x1), and with every word of the path required (Cosmopedia's
+   query string), on the 1-task index. Each query's record holds its topic path and `judgments`:
+   {page id: 1 relevant / 0 not} for every page any of these rankings puts in its top 10 (an agent judged them by reading each page's title and text).
 """
 
 import argparse
@@ -102,32 +102,40 @@ def read_queries() -> list[dict]:
     return [orjson.loads(line) for line in QUERIES.read_bytes().splitlines() if line.strip()]
 
 
-def top10(index_dir: Path, query: dict, boost: int) -> list:
+# the retriever settings compared: ours, without the boost, and Cosmopedia's AND of every word
+SETTINGS = {
+    "subtopic boost x2 (default)": {"boost": 2},
+    "no boost (x1)": {"boost": 1},
+    "every word required, x2": {"boost": 2, "match_all": True},
+}
+
+
+def top10(index_dir: Path, query: dict, settings: dict) -> list:
     topic = topic_document(query["category"], query["subcategory"], query["subtopic"])
-    return FtsRetriever(index_dir, pages_per_topic=10, boost=boost).retrieve(topic)
+    return FtsRetriever(index_dir, pages_per_topic=10, **settings).retrieve(topic)
 
 
 def page_id(seed) -> str:
     return seed.id.split("/", 1)[1]
 
 
-def precision(index_dir: Path) -> dict[int, list[float]]:
-    scores: dict[int, list[float]] = {2: [], 1: []}
+def precision(index_dir: Path) -> dict[str, list[float]]:
+    scores: dict[str, list[float]] = {name: [] for name in SETTINGS}
     for query in read_queries():
-        for boost in scores:
-            ids = [page_id(s) for s in top10(index_dir, query, boost)]
+        for name in scores:
+            ids = [page_id(s) for s in top10(index_dir, query, SETTINGS[name])]
             unjudged = [p for p in ids if p not in query["judgments"]]
             if unjudged:
                 raise SystemExit(f"{query['subtopic']!r}: unjudged pages {unjudged}; run --show-unjudged")
-            scores[boost].append(sum(query["judgments"][p] for p in ids) / 10)
+            scores[name].append(sum(query["judgments"][p] for p in ids) / 10)
     return scores
 
 
 def show_unjudged(index_dir: Path):
     for query in read_queries():
         seen = set()
-        for boost in (2, 1):
-            for seed in top10(index_dir, query, boost):
+        for settings in SETTINGS.values():
+            for seed in top10(index_dir, query, settings):
                 pid = page_id(seed)
                 if pid in query["judgments"] or pid in seen:
                     continue
@@ -172,10 +180,11 @@ def main():
                 f"duplicates {stats.get('duplicate_id', 0) + stats.get('duplicate_text', 0)})"
             )
         scores = precision(indexes[1])
-        print(f"\nprecision@10 over {len(scores[2])} hand-labelled queries (1-task index)")
-        for boost, values in scores.items():
-            label = "subtopic boost x2" if boost == 2 else "no boost (x1)    "
-            print(f"  {label}: mean {statistics.mean(values):.3f}  per query {[round(v, 1) for v in values]}")
+        print(f"\nprecision@10 over {len(read_queries())} hand-labelled queries (1-task index)")
+        for name, values in scores.items():
+            print(
+                f"  {name:<28}: mean {statistics.mean(values):.3f}  per query {[round(v, 1) for v in values]}"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
