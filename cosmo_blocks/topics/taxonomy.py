@@ -107,8 +107,9 @@ class TaxonomyReader(PipelineStep):
     Each document's text is the topic's line; its metadata holds CATEGORY, SUBCATEGORY, SUBTOPIC
     and TOPIC (the whole path); its id comes from the path (`topic_id`). Topics are dealt round-robin
     across tasks, so every task gets work while there are at least as many topics as tasks. Malformed
-    lines (not three non-empty levels) and repeated topics are counted skips, named by line number in
-    a warning; a file with no valid line is a ConfigError.
+    lines (not three non-empty levels) and repeated topics are counted skips (by task 0 only, so a run's
+    totals count each line once), named by line number in a warning; a file with no valid line is a
+    ConfigError.
 
     Args:
         path: the taxonomy file, a local path or any fsspec URL.
