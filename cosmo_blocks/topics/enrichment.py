@@ -293,8 +293,10 @@ def _check_installed() -> None:
 
 def enrichment_schema(levels: tuple[str, ...] = DIFFICULTY_LEVELS) -> dict:
     """The JSON schema of an LLM's answer: 3-6 related concepts, a level, 1-5 prerequisites."""
-    # short names: a concept, not a sentence; also bounds the answer's length in tokens
-    phrase = {"type": "string", "minLength": 2, "maxLength": 40}
+    # a short name (2-40 characters: a concept, not a sentence; it also bounds the answer in tokens)
+    # that starts with neither a space nor a list bullet: SmolLM2 otherwise answers "..., " or "* x".
+    # One pattern, as xgrammar ignores minLength/maxLength beside a pattern; it matches whole strings.
+    phrase = {"type": "string", "pattern": r"^[^\s.,;:*#-].{1,39}$"}
     return {
         "type": "object",
         "properties": {
@@ -368,7 +370,7 @@ class TopicEnricher(StructuredAnnotator):
         return (
             "\n".join(lines)
             + "\n\nFor a lesson on this topic, give 3 to 6 related concepts, its difficulty level "
-            f"(one of: {levels}) and 1 to 5 prerequisites a learner should know first. Answer in JSON "
+            f"(one of: {levels}) and 1 to 5 prerequisites: other topics a learner should know first. Answer in JSON "
             'like {"related_concepts": ["...", "...", "..."], "difficulty": "...", '
             '"prerequisites": ["..."]}.'
         )
