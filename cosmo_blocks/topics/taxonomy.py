@@ -180,8 +180,10 @@ class SubtopicExpander(StructuredAnnotator):
     subcategory, nor another topic this task was given (dropped_same_as_existing); not proposed before
     in this task (dropped_duplicate). New documents have the metadata and `topic_id` their line would
     have in the taxonomy file, so a topic proposed by two tasks gets one id and a later dedup by id
-    drops the copy. A document without CATEGORY, SUBCATEGORY and SUBTOPIC is a counted skip
-    (skipped_not_a_topic). Counts also: subtopics_proposed, subtopics_new.
+    drops the copy. A topic whose answer does not parse is kept without new subtopics (counted as
+    StructuredAnnotator counts it; `keep_unanswered=False` drops it). A document without CATEGORY,
+    SUBCATEGORY and SUBTOPIC is a counted skip (skipped_not_a_topic). Counts also:
+    subtopics_proposed, subtopics_new.
 
     Args:
         generator: the generation block that answers (see StructuredAnnotator).
@@ -208,6 +210,8 @@ class SubtopicExpander(StructuredAnnotator):
             "required": ["subtopics"],
             "additionalProperties": False,
         }
+        # a topic whose expansion failed is still a topic: keep it, unless asked not to
+        kwargs.setdefault("keep_unanswered", True)
         super().__init__(generator, schema=schema, **kwargs)
         self._existing: set[tuple[str, str, str]] = set()  # the topics this task was given
         self._proposed: set[tuple[str, str, str]] = set()  # the new ones it yielded

@@ -109,6 +109,7 @@ def smollm2(max_tokens: int = 160) -> VLLMGenerator:
 def test_expansion_keeps_only_new_distinct_subtopics():
     """`apply` on hand-written answers: no engine starts (VLLMGenerator creates it lazily in run)."""
     expander = SubtopicExpander(smollm2(), n=5)
+    assert expander.keep_unanswered  # a failed expansion keeps its topic
     sockets = topic_document("Computing", "Networking", "Berkeley sockets")
     dns = topic_document("Computing", "Networking", "DNS resolution")
     answer = {"subtopics": ["TCP handshakes", "tcp  handshakes.", "berkeley sockets", "Networking", " - "]}
