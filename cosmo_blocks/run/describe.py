@@ -19,6 +19,8 @@ def size(n: int) -> str:
 
 def _seed_lines(step) -> list[str]:
     files = step.seed_files()
+    if not files and getattr(step, "from_earlier_stage", False):
+        return [f"seeds: {step.data_folder.path}, written by an earlier stage"]
     lines = [f"seed files: {len(files)}, {size(sum(n for _, n in files))}"]
     lines += [f"  {path}  {size(n)}" for path, n in files[:MAX_FILES_LISTED]]
     if len(files) > MAX_FILES_LISTED:

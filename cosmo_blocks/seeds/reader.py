@@ -47,6 +47,8 @@ class SeedReader(BaseDiskReader):
             "khanacademy", "stanford"), or "auto" to use each record's own `source` field.
         limit: at most this many seeds per task.
         glob_pattern: which files of the folder to read (default: all jsonl/parquet files).
+        from_earlier_stage: the folder is written by an earlier stage of the same run (topics,
+            clusters): it need not exist when the pipeline is built, only when this stage runs.
     """
 
     name = "🌱 Seeds"
@@ -58,10 +60,12 @@ class SeedReader(BaseDiskReader):
         limit: int = -1,
         glob_pattern: str | None = None,
         recursive: bool = True,
+        from_earlier_stage: bool = False,
     ):
         if source != "auto":
             get_adapter(source)  # fail fast on a typo
-        data_folder, glob_pattern, self._file = _locate(data_folder, glob_pattern)
+        self.from_earlier_stage = from_earlier_stage
+        data_folder, glob_pattern, self._file = _locate(data_folder, glob_pattern, not from_earlier_stage)
         super().__init__(data_folder, limit=limit, glob_pattern=glob_pattern, recursive=recursive)
         self.source = source
 
@@ -76,7 +80,10 @@ class SeedReader(BaseDiskReader):
         return files
 
     def seed_files(self) -> list[tuple[str, int]]:
-        """The files this reader reads, with their sizes in bytes; no record is read."""
+        """The files this reader reads, with their sizes in bytes; no record is read. Empty for a folder
+        an earlier stage has yet to write."""
+        if self.from_earlier_stage and not self.data_folder.exists(""):
+            return []
         return [
             (self.data_folder.resolve_paths(f), self.data_folder.size(f)) for f in self._list_seed_files()
         ]
@@ -158,7 +165,7 @@ class SeedReader(BaseDiskReader):
         return Document(text=text, id=seed_id, metadata=metadata)
 
 
-def _locate(data_folder: DataFolderLike, glob_pattern: str | None):
+def _locate(data_folder: DataFolderLike, glob_pattern: str | None, must_exist: bool = True):
     """(folder, glob pattern, the one file to read or None) for what the user named.
 
     A file is read alone: its name never becomes a pattern, which would also match its
@@ -172,7 +179,7 @@ def _locate(data_folder: DataFolderLike, glob_pattern: str | None):
         path = os.path.abspath(path.removeprefix("file://"))
     if glob_pattern is None and has_magic(path):
         return (*_split_glob(path), None)
-    if local and not os.path.exists(path):
+    if local and must_exist and not os.path.exists(path):
         raise ConfigError(f"seeds path {os.fspath(data_folder)!r} does not exist")
     is_file = os.path.isfile(path) if local else path.endswith(JSONL_SUFFIXES + PARQUET_SUFFIXES)
     if not is_file:

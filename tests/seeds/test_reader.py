@@ -293,3 +293,13 @@ def test_a_records_other_fields_and_datatrove_metadata_are_kept(tmp_path):
     assert a.metadata["group"] == "man2" and a.metadata["rank"] == 3 and "tags" not in a.metadata
     assert b.metadata[keys.TOPIC] == "Unix sockets"
     assert b.metadata[keys.SEED_ID] == "b"  # the reader names the seed, whatever the record says
+
+
+def test_a_folder_an_earlier_stage_writes_is_read_when_the_stage_runs(tmp_path):
+    later = tmp_path / "topics"
+    with pytest.raises(ConfigError, match="does not exist"):
+        SeedReader(str(later))
+    reader = SeedReader(str(later), from_earlier_stage=True)  # built before the earlier stage ran
+    assert reader.seed_files() == []
+    write_jsonl(later / "topics.jsonl", [{"id": "t", "text": "Networking > Sockets > TCP"}])
+    assert [d.id for d in run_steps([reader])] == ["t"]
