@@ -44,7 +44,9 @@ class PromptBuilder(PipelineStep):
 
     Args:
         mix: share per format (default: the manifest's shares), e.g. {"textbook": 1}.
-        audiences: restrict audiences, e.g. ["college"]; each format keeps those it supports.
+        audiences: restrict audiences, e.g. ["college"], each equally likely; or weigh them, e.g.
+            {"middle_school": 0.4, "college": 0.3, ...} (Cosmopedia v2's textbooks). Each format
+            keeps those it supports, and their shares are renormalized among them.
         language: template language ("en", "ko", ...).
         variants: distinct prompts per seed (different format/audience where possible).
         topic_clause_share: how often to add "within the context of <topic>" (default: manifest, 0.5).
@@ -58,7 +60,7 @@ class PromptBuilder(PipelineStep):
     def __init__(
         self,
         mix: dict[str, float] | None = None,
-        audiences: list[str] | None = None,
+        audiences: list[str] | dict[str, float] | None = None,
         language: str = "en",
         variants: int = 1,
         topic_clause_share: float | None = None,
@@ -99,6 +101,11 @@ class PromptBuilder(PipelineStep):
     def _check_audiences(self, audiences):
         if audiences is None:
             return None
+        if isinstance(audiences, dict):
+            bad = {a: w for a, w in audiences.items() if not isinstance(w, int | float) or w < 0}
+            if bad or not any(audiences.values()):
+                raise TemplateError(f"audience shares must be numbers >= 0, not all 0; got {audiences}")
+            audiences = {a: float(w) for a, w in audiences.items() if w > 0}
         known = {a for spec in self.catalog.formats.values() for a in spec["audiences"]}
         unknown = [a for a in audiences if a not in known]
         if unknown:
@@ -122,7 +129,11 @@ class PromptBuilder(PipelineStep):
             format_ = pick_weighted(mix, unit_hash(self.salt, "format", seed_id, variant, attempt))
             audiences = self._audiences_for(format_)
             u = unit_hash(self.salt, "audience", seed_id, variant, attempt)
-            choice = (format_, audiences[int(u * len(audiences))])
+            if isinstance(self.audiences, dict):
+                audience = pick_weighted({a: self.audiences[a] for a in audiences}, u)
+            else:
+                audience = audiences[int(u * len(audiences))]
+            choice = (format_, audience)
             if choice not in taken:
                 break
         return choice

@@ -108,6 +108,21 @@ def test_mix_shares_are_followed_on_many_seeds(tmp_path):
     assert 0.45 < clause < 0.55
 
 
+def test_audience_shares_are_followed_on_many_seeds(tmp_path):
+    """Cosmopedia v2's textbook audiences: middle school 40%, college 30%, the others the rest."""
+    from tests.conftest import write_jsonl
+
+    seeds = write_jsonl(tmp_path / "s.jsonl", [{"id": f"x{i}", "text": f"Seed {i}."} for i in range(4000)])
+    shares = {"middle_school": 0.4, "college": 0.3, "high_school": 0.15, "general": 0.15, "adults": 0.5}
+    docs, _ = build(seeds, mix={"textbook": 1}, audiences=shares)
+    counts = Counter(d.metadata[keys.AUDIENCE] for d in docs)
+    assert set(counts) == {"middle_school", "college", "high_school", "general"}  # adults: stories only
+    for name in counts:
+        assert abs(counts[name] / 4000 - shares[name]) < 0.03, counts
+    with pytest.raises(ConfigError, match="audience shares must be numbers >= 0"):
+        build(seeds, audiences={"college": -1})
+
+
 def test_variants_are_distinct(sample_seeds):
     docs, _ = build(sample_seeds, variants=3)
     by_seed = {}
