@@ -32,6 +32,10 @@ def step_lines(step) -> list[str]:
     """What a step will read or write, for the steps that say."""
     if hasattr(step, "seed_files"):
         return _seed_lines(step)
+    asks = getattr(step, "generator", None)  # a StructuredAnnotator's questions go to its generator
+    if asks is not None and hasattr(asks, "sampling"):
+        constraint = "a JSON schema (structured outputs)" if asks.structured_outputs else "free text"
+        return [f"asks {type(asks).__name__} for {constraint}", *step_lines(asks)]
     lines = []
     if hasattr(step, "sampling") and hasattr(step, "model"):
         endpoint = getattr(step, "endpoint", None)

@@ -5,3 +5,24 @@ retrieves seed pages for each from a full-text index; enrichment adds related co
 and prerequisites to a topic. The heavy parts (embeddings, UMAP, scikit-learn, textstat, YAKE) are in
 the `topics` extra and imported where used.
 """
+
+from cosmo_blocks.topics.clustering import ClusterAssigner, ClusterFitter, ClusterModel
+from cosmo_blocks.topics.enrichment import HeuristicEnricher, TopicEnricher
+from cosmo_blocks.topics.labelling import ClusterLabeller, ClusterLabelWriter, ClusterSamples
+from cosmo_blocks.topics.retrieval import FtsIndexer, FtsRetriever
+from cosmo_blocks.topics.taxonomy import SubtopicExpander, TaxonomyReader
+
+__all__ = [
+    "ClusterAssigner",
+    "ClusterFitter",
+    "ClusterLabelWriter",
+    "ClusterLabeller",
+    "ClusterModel",
+    "ClusterSamples",
+    "FtsIndexer",
+    "FtsRetriever",
+    "HeuristicEnricher",
+    "SubtopicExpander",
+    "TaxonomyReader",
+    "TopicEnricher",
+]
