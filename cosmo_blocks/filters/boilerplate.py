@@ -49,9 +49,11 @@ _EMOJI = (
     r"(?:[\U0001F000-\U0001F3FA\U0001F400-\U0001FAFF\u2190-\u21FF\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF]"
     r"[\uFE0F\u200D\u20E3\U0001F3FB-\U0001F3FF]*)"
 )
-_TAG = r"[#@][^\W\d_]\w*"  # "#Sustainability", "@greenlife"
-_SEP = r"[ \t,.;:!·|/&-]*"
-_WORD = r"[^\W\d_][\w'’]*"
+# possessive (*+): a tag or word never gives back letters for the next part to take, which on a line
+# of many tags followed by more lines made the search backtrack for minutes
+_TAG = r"[#@][^\W\d_]\w*+"  # "#Sustainability", "@greenlife"
+_SEP = r"[ \t,.;:!·|/&-]*+"
+_WORD = r"[^\W\d_][\w'’]*+"
 # up to three plain words between tags, or after the last one: "| Healthcare Innovations #HealthTech"
 _FEW_WORDS = rf"(?:{_WORD}[ \t,.;:!·|/&-]+){{0,3}}"
 _LAST_WORDS = rf"(?:{_WORD}(?:[ \t,.;:!·|/&-]+{_WORD}){{0,2}})?"

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 from datatrove.data import Document
 
@@ -172,3 +175,20 @@ def test_step_strips_openers_and_closers_and_counts_them_apart():
     assert stats["stripped_sure"].total == 1 and stats["stripped_here_is"].total == 1
     assert stats["stripped_closer_hashtags"].total == 1 and stats["stripped_closer_emoji"].total == 1
     assert stats["changed"].total == 2
+
+
+def test_a_line_of_many_tags_before_more_lines_is_searched_in_linear_time():
+    """A SmolLM2 generation (a line of twelve hashtags, then more prose and emoji lines) kept the
+    hashtag closer backtracking for over ten minutes; in a subprocess, so a regression cannot hang
+    the suite."""
+    tags = "#gCloud docker #operatingsystems #operations #businesses #collaboration #engineering "
+    tags += "#dataexploitation #finance #technology #careerDevelopment #Continuance"
+    text = "Some prose about teams.\n\n" + tags + "\nExtract from the provided text:\n\n" + "A line.\n" * 80
+    code = (
+        "import sys; from cosmo_blocks.filters.boilerplate import BoilerplateCleaner\n"
+        "print(BoilerplateCleaner().clean(sys.stdin.read())[1])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=text, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
