@@ -37,15 +37,14 @@ LABEL_SCHEMA = {
     "required": [keys.TOPIC, EDUCATIONAL_SCORE],
     "additionalProperties": False,
 }
+# No example topics: SmolLM2 copied them into its answers for clusters they did not fit
 PROMPT = """Here are {n} extracts from documents that belong to one cluster of similar documents.
 
 {examples}
 
-Which topic do these extracts share, and how useful are they for teaching? Give the topic in a few \
-words (for example "Linux system calls", "Cooking recipes", "Celebrity gossip"), and rate the \
-educational value of the cluster from 1 (no educational value: ads, spam, gossip, navigation) to \
-10 (excellent material for a textbook or a class). Answer in JSON: \
-{{"topic": "<the topic>", "educational_score": <1 to 10>}}"""
+Name the topic these extracts share in a few words, and rate the educational value of the cluster \
+from 1 (no educational value: ads, spam, gossip, navigation) to 10 (excellent material for a \
+textbook or a class). Answer in JSON: {{"topic": "<the topic>", "educational_score": <1 to 10>}}"""
 
 
 def _single_task(step: PipelineStep, world_size: int) -> None:
