@@ -182,6 +182,9 @@ class ClusterFitter(PipelineStep):
     (0.05% of the sample within 0.08 of a core point), not for counts: on 10k documents the same
     values leave almost everything in noise. With eps and min_samples None the fitter asks for
     Cosmopedia's density at any sample size (`dbscan_params`: 0.08 and 5 at 10k, 0.08 and 50 at 100k).
+    On 10,000 windows of Debian documentation (benchmarks/clustering.py) Cosmopedia's values left 96%
+    in noise (6 clusters); the defaults gave 318 clusters, 13% noise and a purity of 0.67 against the
+    51 known groups (0.22 by chance); HDBSCAN (100, 10, leaf) 35 clusters, 24% noise, purity 0.52.
 
     Args:
         model_dir: where the ClusterModel is written (any fsspec path).
