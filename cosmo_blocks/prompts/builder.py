@@ -42,6 +42,13 @@ class PromptBuilder(PipelineStep):
     no prompt for that variant: it is counted as `skipped_missing_<field>`, with a warning
     naming the template and the field once per template and field.
 
+    A template may instead name {enrichment_clause}, which never skips a seed: it is the
+    manifest's [enrichment_clause] for the language, filled with the seed's fields, or "" for a
+    seed without them, whose prompt is then exactly what it would be without the clause. The
+    manifest may list alternatives, fullest first; the first whose fields the seed all has (each
+    non-empty) is used, so a partial set gets a shorter clause or none. Prompts with a clause
+    are counted as `enrichment_clause`.
+
     Args:
         mix: share per format (default: the manifest's shares), e.g. {"textbook": 1}.
         audiences: restrict audiences, e.g. ["college"], each equally likely; or weigh them, e.g.
@@ -140,6 +147,10 @@ class PromptBuilder(PipelineStep):
 
     def render(self, doc: Document, format_: str, audience: str, variant: int) -> str:
         """The filled template; MissingField when it names an enrichment field the document lacks."""
+        return self._render(doc, format_, audience, variant)[0]
+
+    def _render(self, doc: Document, format_: str, audience: str, variant: int) -> tuple[str, bool]:
+        """The filled template, and whether it got a (non-empty) enrichment clause."""
         meta = doc.metadata
         names = self.catalog.audience_names.get(self.language, {})
         topic = meta.get(keys.TOPIC) or ""
@@ -147,13 +158,29 @@ class PromptBuilder(PipelineStep):
         if topic and unit_hash(self.salt, "clause", meta[keys.SEED_ID], variant) < self.topic_clause_share:
             clause = self.catalog.topic_clause.get(self.language, "").format(topic=topic)
         template = self.catalog.template(format_, self.language)
-        return template.render(
+        enrichment_clause = ""
+        if "enrichment_clause" in template.fields:
+            enrichment_clause = self.enrichment_clause(meta, topic)
+        prompt = template.render(
             topic=topic,
             context=meta.get(keys.CONTEXT, doc.text),
             audience=names.get(audience, audience.replace("_", " ")),
             topic_clause=clause,
+            enrichment_clause=enrichment_clause,
             **{name: self.enrichment_value(meta, name) for name in template.enrichment_fields},
         )
+        return prompt, bool(enrichment_clause)
+
+    def enrichment_clause(self, meta: dict, topic: str) -> str:
+        """The manifest's first [enrichment_clause] alternative whose fields this seed all has, filled;
+        "" when none fits (a seed never enriched, or one missing what every alternative names)."""
+        for clause in self.catalog.enrichment_clause.get(self.language, ()):
+            try:
+                values = {name: self.enrichment_value(meta, name) for name in clause.enrichment_fields}
+            except MissingField:
+                continue
+            return clause.render(topic=topic, **values)
+        return ""
 
     def enrichment_value(self, meta: dict, name: str) -> str:
         """An enrichment field as prompt text: a list as "a, b, c", a difficulty level by its name."""
@@ -189,7 +216,7 @@ class PromptBuilder(PipelineStep):
                 format_, audience = self.choose(seed_id, variant, taken)
                 taken.add((format_, audience))
                 try:
-                    prompt = self.render(seed, format_, audience, variant)
+                    prompt, enriched = self._render(seed, format_, audience, variant)
                 except MissingField as missing:
                     self.skip_missing(seed_id, format_, missing.field)
                     continue
@@ -206,4 +233,6 @@ class PromptBuilder(PipelineStep):
                     }
                 )
                 self.stat_update("prompts", f"format_{format_}", f"audience_{audience}")
+                if enriched:
+                    self.stat_update("enrichment_clause")
                 yield Document(text="", id=f"{seed_id}/{variant}", metadata=meta)

@@ -12,7 +12,11 @@ from cosmo_blocks.resources import bundled_dir
 # the installation's prompts/ (the wheel's copy, or the checkout's); override with templates_dir=
 DEFAULT_TEMPLATES_DIR = bundled_dir("prompts")
 # every seed has these; the enrichment fields only after an enrichment step set them
-FIELDS = ("topic", "context", "audience", "topic_clause", *ENRICHMENT_FIELDS)
+FIELDS = ("topic", "context", "audience", "topic_clause", "enrichment_clause", *ENRICHMENT_FIELDS)
+# fields that render as "" when a seed has nothing for them, so that naming them never skips a seed
+OPTIONAL_FIELDS = ("topic_clause", "enrichment_clause")
+# what an [enrichment_clause] alternative may name
+CLAUSE_FIELDS = ("topic", *ENRICHMENT_FIELDS)
 # how a difficulty level reads inside a prompt ("at a {difficulty} level"), per language;
 # a manifest's [difficulties.<language>] table overrides these
 DIFFICULTY_NAMES = {
@@ -53,7 +57,8 @@ class Template:
         return tuple(f for f in self.fields if f in ENRICHMENT_FIELDS)
 
     def render(self, **values: str) -> str:
-        return self.text.format_map(values)
+        """The filled template; an optional clause not given renders as ""."""
+        return self.text.format_map(dict.fromkeys(OPTIONAL_FIELDS, "") | values)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Catalog:
     topic_clause: dict
     templates: dict[str, Template]  # by "language/format"
     difficulty_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    # per language, the alternatives of the enrichment clause, fullest first
+    enrichment_clause: dict[str, tuple[Template, ...]] = field(default_factory=dict)
 
     def template(self, format_: str, language: str) -> Template:
         if f"{language}/{format_}" not in self.templates:
@@ -87,6 +94,35 @@ def _check_fields(path: Path, text: str) -> None:
             f"template {path} names field(s) {', '.join('{' + n + '}' for n in unknown)} that no seed "
             f"provides; available fields: {', '.join('{' + f + '}' for f in FIELDS)}"
         )
+
+
+def _load_enrichment_clause(manifest: dict, manifest_path: Path) -> dict[str, tuple[Template, ...]]:
+    """[enrichment_clause]: per language, one clause or a list of alternatives, fullest first.
+
+    Each alternative names some of {related_concepts} {difficulty} {prerequisites} (and maybe
+    {topic}); PromptBuilder renders the first one whose fields the seed all has.
+    """
+    clauses = {}
+    for language, value in manifest.get("enrichment_clause", {}).items():
+        alternatives = [value] if isinstance(value, str) else value
+        if not isinstance(alternatives, list) or not all(isinstance(a, str) for a in alternatives):
+            raise TemplateError(
+                f"[enrichment_clause] {language} in {manifest_path} must be a string or a list of strings"
+            )
+        for text in alternatives:
+            where = f"[enrichment_clause] {language} in {manifest_path}"
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            except ValueError as e:
+                raise TemplateError(f"{where}: {e} (write a literal brace as {{{{ or }}}})") from None
+            unknown = sorted(n for n in names if n not in CLAUSE_FIELDS)
+            if unknown:
+                raise TemplateError(
+                    f"{where} names {', '.join('{' + n + '}' for n in unknown)}; a clause may name "
+                    f"{', '.join('{' + f + '}' for f in CLAUSE_FIELDS)}"
+                )
+        clauses[language] = tuple(Template(manifest_path, text) for text in alternatives)
+    return clauses
 
 
 def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
@@ -121,4 +157,5 @@ def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
         manifest.get("topic_clause", {}),
         templates,
         difficulty_names,
+        _load_enrichment_clause(manifest, manifest_path),
     )

@@ -1,5 +1,6 @@
 """PromptBuilder and the template files under prompts/."""
 
+import hashlib
 import shutil
 import string
 from collections import Counter
@@ -34,6 +35,7 @@ def expected_prompts(builder, seed, format_, audience) -> set[str]:
             context=meta[keys.CONTEXT],
             audience=builder.catalog.audience_names[language][audience],
             topic_clause=topic_clause,
+            enrichment_clause="",
         )
         for topic_clause in ("", clause)
     }
@@ -154,7 +156,13 @@ def assert_instruction_first(catalog_dir=None):
     the line that cues the answer. A shared prefix first is what vLLM's prefix cache reuses."""
     catalog = load_catalog(catalog_dir)
     topic, extract = "TOPIC-7f3a", "EXTRACT-c41d opens the seed.\nIts second line."
-    seed = Document(text="", id="s", metadata={keys.SEED_ID: "s", keys.TOPIC: topic, keys.CONTEXT: extract})
+    enrichment = {
+        keys.RELATED_CONCEPTS: ["RELATED-9b2e"],
+        keys.DIFFICULTY: "college",
+        keys.PREREQUISITES: ["PREREQ-e5d0"],
+    }
+    meta = {keys.SEED_ID: "s", keys.TOPIC: topic, keys.CONTEXT: extract} | enrichment
+    seed = Document(text="", id="s", metadata=meta)
     for name, template in catalog.templates.items():
         language, format_ = name.split("/")
         builder = PromptBuilder(language=language, topic_clause_share=1.0, templates_dir=catalog_dir)
@@ -164,7 +172,9 @@ def assert_instruction_first(catalog_dir=None):
         assert opening and len(requirements) >= 3, name
         prompt = builder.render(seed, format_, catalog.formats[format_]["audiences"][0], 0)
         start = prompt.index(extract)
-        for text in [*opening, *requirements, topic]:
+        # the enrichment clause, where a template has one, belongs to the instruction too
+        clause = ["RELATED-9b2e", "PREREQ-e5d0"] if "enrichment_clause" in template.fields else []
+        for text in [*opening, *requirements, topic, *clause]:
             assert prompt.index(text) + len(text) <= start, (name, text)
         cue = prompt[start + len(extract) :].strip().strip('"').strip()
         assert cue and "\n" not in cue, (name, cue)
@@ -387,3 +397,92 @@ def test_enrichment_fields_are_known_at_load_and_a_typo_is_not(tmp_path):
     with pytest.raises(TemplateError) as err:
         PromptBuilder(templates_dir=templates, mix={"lesson": 1})
     assert "lesson.txt" in str(err.value) and "{difficulty_level}" in str(err.value)
+
+
+# sha256 of the quickstart's prompts (ids and texts) for the bundled seeds, as rendered before the
+# templates named {enrichment_clause}: a seed without enrichment must get exactly these prompts
+QUICKSTART_PROMPTS_SHA256 = {
+    ("en", 2, None): "24bd3041fc1a5a1d5cf856598c003e29beba8bf9b2230475d03965b0ef825dfe",
+    ("en", 3, "textbook"): "8d78bd7a5cf60ecff84a27e48c1549ea9ac5018298a6b560868970d8ffe4ce3e",
+    ("ko", 2, None): "2a5e965932d04a8e06a0076dedac740528bbc97c7182e4b0247a5fc9ec1eb6e0",
+    ("ko", 3, "textbook"): "5e11ab93ef82df3bc4d1c7c6583abe1f4fdb5ba51e93c51bf404ba79badb8bac",
+}
+
+
+def prompts_digest(docs) -> str:
+    return hashlib.sha256(
+        "\x00".join(f"{d.id}\x01{d.metadata[keys.PROMPT]}" for d in docs).encode()
+    ).hexdigest()
+
+
+def test_seeds_without_enrichment_get_the_prompts_they_had_before(tmp_path, sample_seeds):
+    """The bundled textbook names {enrichment_clause}; for unenriched seeds it renders as nothing."""
+    assert all(
+        "{enrichment_clause}" in load_catalog().template("textbook", lang).text for lang in ("en", "ko")
+    )
+    stripped = template_copy(tmp_path)  # the templates with the clause taken out
+    for path in stripped.glob("*/*.txt"):
+        path.write_text(path.read_text(encoding="utf-8").replace("{enrichment_clause}", ""), encoding="utf-8")
+    for (language, variants, format_), digest in QUICKSTART_PROMPTS_SHA256.items():
+        kwargs = {"language": language, "variants": variants, "mix": {format_: 1} if format_ else None}
+        docs, builder = build(sample_seeds, **kwargs)
+        assert prompts_digest(docs) == digest, (language, variants, format_)
+        assert [d.metadata[keys.PROMPT] for d in docs] == [
+            d.metadata[keys.PROMPT] for d in build(sample_seeds, templates_dir=stripped, **kwargs)[0]
+        ]
+        stats = stats_of(builder)
+        assert stats["prompts"] == 30 * variants and "enrichment_clause" not in stats
+        assert not any(k.startswith("skipped") for k in stats)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_enriched_seeds_get_the_enrichment_clause_in_the_textbook(language):
+    """The fullest alternative that the seed fills; a partial set a shorter one, or none."""
+    builder = PromptBuilder(
+        mix={"textbook": 1}, audiences=["college"], language=language, topic_clause_share=0
+    )
+    seeds = [
+        seed("full", **ENRICHED),
+        seed("no-prereq", **ENRICHED | {keys.PREREQUISITES: []}),
+        seed("no-related", **{k: v for k, v in ENRICHED.items() if k != keys.RELATED_CONCEPTS}),
+        seed("bare"),
+    ]
+    prompts = {d.id: d.metadata[keys.PROMPT] for d in builder.run(iter(seeds))}
+    assert len(prompts) == 4  # a clause never makes a skip
+    first_lines = {seed_id: prompt.split("\n", 1)[0] for seed_id, prompt in prompts.items()}
+    bare = first_lines["bare/0"]
+    assert bare.endswith(".") if language == "en" else bare.endswith("작성하세요.")
+    level = {"en": "middle school", "ko": "중학교"}[language]
+    related = "light energy, chlorophyll, Calvin cycle"
+    full, no_prereq = first_lines["full/0"], first_lines["no-prereq/0"]
+    assert full.startswith(bare) and level in full and related in full and "cells" in full
+    assert no_prereq.startswith(bare) and level in no_prereq and related in no_prereq
+    assert "cells" not in no_prereq and len(no_prereq) < len(full)
+    # without related concepts no alternative fits: the prompt is the unenriched one
+    assert prompts["no-related/0"] == prompts["bare/0"].replace("bare", "no-related")
+    assert prompts["full/0"].replace(full, bare).replace("full", "bare") == prompts["bare/0"]
+    if language == "en":
+        assert full == (
+            f"{bare} Write it at middle school level for readers who already know cells, "
+            f"and relate the topic to {related}."
+        )
+    stats = stats_of(builder)
+    assert stats["prompts"] == 4 and stats["enrichment_clause"] == 2  # full and no-prereq
+    assert not any(k.startswith("skipped") for k in stats)
+
+
+def test_enrichment_clause_is_checked_at_load(tmp_path):
+    templates = template_copy(tmp_path)
+    manifest = templates / "manifest.toml"
+    good = manifest.read_text(encoding="utf-8")
+    single = good.split("[enrichment_clause]")[0] + '[enrichment_clause]\nen = " At {difficulty} level."\n'
+    manifest.write_text(single, encoding="utf-8")
+    builder = PromptBuilder(templates_dir=templates, mix={"textbook": 1}, topic_clause_share=0)
+    [doc] = builder.run(iter([seed("s", **ENRICHED)]))
+    assert doc.metadata[keys.PROMPT].split("\n", 1)[0].endswith(". At middle school level.")
+    manifest.write_text(single.replace("{difficulty}", "{audience}"), encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"\[enrichment_clause\] en .* names \{audience\}"):
+        load_catalog(templates)
+    manifest.write_text(single.replace('" At {difficulty} level."', "3"), encoding="utf-8")
+    with pytest.raises(TemplateError, match="must be a string or a list of strings"):
+        load_catalog(templates)
