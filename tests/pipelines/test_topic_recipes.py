@@ -1,0 +1,83 @@
+"""The topic-discovery recipes end to end on real Debian documentation, with SmolLM2-135M on CPU.
+
+web_topics: fit clusters -> the LLM labels them -> seeds assigned and written about.
+topics_v2: an FTS index -> a taxonomy grown and enriched by the LLM -> pages retrieved per topic ->
+textbooks. A few seeds and topics only: the real model writes a few hundred tokens/s on two cores.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import read_jsonl, run_cli
+from tests.topics.conftest import debian_builder, debian_corpus  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.engine
+
+
+def records(folder: Path) -> list[dict]:
+    return [r for path in sorted(folder.rglob("*.jsonl")) for r in read_jsonl(path)]
+
+
+def stage_stats(logdir: Path, stage: str) -> dict:
+    """{step name: {stat: total}} of a stage's task 0."""
+    steps = json.loads((logdir / stage / "stats" / "00000.json").read_text())
+    return {
+        step["name"]: {k: v["total"] if isinstance(v, dict) else v for k, v in step["stats"].items()}
+        for step in steps
+    }
+
+
+def step(stats: dict, name: str) -> dict:
+    (found,) = [v for k, v in stats.items() if name in k]
+    return found
+
+
+def test_web_topics_clusters_labels_and_writes_within_the_topics(debian_corpus, tmp_path):  # noqa: F811
+    out = tmp_path / "web"
+    args = ["pipelines/web_topics.py", "--seeds", str(debian_corpus), "--output", str(out), "--limit", "6"]
+    result = run_cli(*args, "--param", "min_score=0", "--param", "deny=[]", timeout=1500)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    labels = json.loads((out / "topics" / "clusters" / "labels.json").read_text())
+    fit = json.loads((out / "topics" / "clusters" / "fit.json").read_text())
+    assert fit["n_clusters"] >= 3
+    label_stats = step(stage_stats(out / "logs", "label"), "labeller")
+    assert label_stats["asked"] == label_stats["answered"] == fit["n_clusters"]  # structured: all parse
+    topics = {entry["topic"] for entry in labels["labels"].values()}
+    assign = step(stage_stats(out / "logs", "generate"), "assign")
+    dropped = sum(v for k, v in assign.items() if k.startswith("dropped_"))
+    assert assign.get("assigned", 0) + dropped == 6
+    written = records(out / "data") + records(out / "rejects")
+    assert len(written) == assign.get("assigned", 0)
+    for record in written:
+        assert record["text"] and record["seed_id"] and record["topic"] in topics
+
+
+def test_topics_v2_grows_retrieves_and_writes_textbooks(debian_corpus, tmp_path):  # noqa: F811
+    taxonomy = tmp_path / "taxonomy.txt"
+    taxonomy.write_text(
+        "Operating Systems > Processes > Creating processes with fork and exec\n"
+        "Python Programming > Text Processing > Regular expressions\n"
+    )
+    out = tmp_path / "v2"
+    params = [f"taxonomy={taxonomy}", "expand=1", "pages_per_topic=1"]
+    args = ["pipelines/topics_v2.py", "--seeds", str(debian_corpus), "--output", str(out)]
+    result = run_cli(*args, *[a for p in params for a in ("--param", p)], timeout=1500)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    topics = records(out / "topics" / "enriched")
+    assert 2 <= len(topics) <= 4  # the two given, and at most one new subtopic each
+    for topic in topics:
+        meta = topic["metadata"]
+        assert meta["related_concepts"] and meta["prerequisites"] and meta["difficulty"]
+    retrieval = step(stage_stats(out / "logs", "generate"), "retrieval")
+    assert retrieval["topics"] == len(topics) and retrieval["pages"] >= 2
+    written = records(out / "data") + records(out / "rejects")
+    assert len(written) == retrieval["pages"]
+    given = {line.split(" > ")[-1] for line in taxonomy.read_text().splitlines()}
+    assert {r["format"] for r in written} == {"textbook"}
+    assert given <= {r["topic"].split(" > ")[-1] for r in written} | {
+        t["metadata"]["subtopic"] for t in topics
+    }
