@@ -61,7 +61,7 @@ def build(opts: RunOptions) -> list:
         Stage("index", [SeedReader(opts.seeds), FtsIndexer(index_dir)]),
         Stage(
             "topics",
-            [*topic_steps, JsonlWriter(topics_dir, output_filename="topics.jsonl", compression=None)],
+            [*topic_steps, JsonlWriter(topics_dir, compression=None)],
             tasks=1,
         ),
     ]
@@ -74,7 +74,7 @@ def build(opts: RunOptions) -> list:
                 [
                     SeedReader(enriched_dir, from_earlier_stage=True),
                     TopicEnricher(asker, keep_unanswered=True),
-                    JsonlWriter(topics_dir, output_filename="topics.jsonl", compression=None),
+                    JsonlWriter(topics_dir, compression=None),
                 ],
                 tasks=1,
             )

@@ -23,7 +23,7 @@ def test_pipeline_builds(script, tmp_path, sample_seeds):
     adapter.prepare(stages)
     (_, executor), *_ = adapter.executors
     executor.save_executor_as_json()  # what datatrove does before running
-    saved = json.loads((Path(opts.logging_dir) / "executor.json").read_text())
+    saved = json.loads((Path(stages[0].logging_dir) / "executor.json").read_text())
     assert len(saved["pipeline"]) == len(stages[0].steps)
 
 
