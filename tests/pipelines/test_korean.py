@@ -49,6 +49,7 @@ def expected_prompt_choices(format_: str, audience: str, seed: dict) -> set[str]
         template.replace("{audience}", manifest["audiences"]["ko"][audience])
         .replace("{topic}", seed["title"])
         .replace("{context}", seed["text"])
+        .replace("{enrichment_clause}", "")  # the seed has no enrichment
     )
     return {filled.replace("{topic_clause}", c) for c in ("", clause)}
 
