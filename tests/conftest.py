@@ -25,6 +25,17 @@ def tiny_model(tmp_path_factory) -> str:
 
 
 @pytest.fixture
+def log_lines():
+    """Messages datatrove's logger writes while the test runs (INFO and above)."""
+    from datatrove.utils.logging import logger
+
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    yield lines
+    logger.remove(sink)
+
+
+@pytest.fixture
 def sample_seeds() -> Path:
     return SAMPLE_SEEDS
 

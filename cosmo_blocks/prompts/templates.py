@@ -83,16 +83,23 @@ class Catalog:
         return self.templates[f"{language}/{format_}"]
 
 
-def _check_fields(path: Path, text: str) -> None:
+def _field_names(text: str, where: str) -> set[str]:
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as e:
-        raise TemplateError(f"template {path}: {e} (write a literal brace as {{{{ or }}}})") from None
-    unknown = sorted(n for n in names if n not in FIELDS)
+        raise TemplateError(f"{where}: {e} (write a literal brace as {{{{ or }}}})") from None
+
+
+def _braced(names) -> str:
+    return ", ".join("{" + n + "}" for n in names)
+
+
+def _check_fields(path: Path, text: str) -> None:
+    unknown = sorted(n for n in _field_names(text, f"template {path}") if n not in FIELDS)
     if unknown:
         raise TemplateError(
-            f"template {path} names field(s) {', '.join('{' + n + '}' for n in unknown)} that no seed "
-            f"provides; available fields: {', '.join('{' + f + '}' for f in FIELDS)}"
+            f"template {path} names field(s) {_braced(unknown)} that no seed provides; available fields: "
+            f"{_braced(FIELDS)}"
         )
 
 
@@ -111,15 +118,10 @@ def _load_enrichment_clause(manifest: dict, manifest_path: Path) -> dict[str, tu
             )
         for text in alternatives:
             where = f"[enrichment_clause] {language} in {manifest_path}"
-            try:
-                names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-            except ValueError as e:
-                raise TemplateError(f"{where}: {e} (write a literal brace as {{{{ or }}}})") from None
-            unknown = sorted(n for n in names if n not in CLAUSE_FIELDS)
+            unknown = sorted(n for n in _field_names(text, where) if n not in CLAUSE_FIELDS)
             if unknown:
                 raise TemplateError(
-                    f"{where} names {', '.join('{' + n + '}' for n in unknown)}; a clause may name "
-                    f"{', '.join('{' + f + '}' for f in CLAUSE_FIELDS)}"
+                    f"{where} names {_braced(unknown)}; a clause may name {_braced(CLAUSE_FIELDS)}"
                 )
         clauses[language] = tuple(Template(manifest_path, text) for text in alternatives)
     return clauses

@@ -292,17 +292,6 @@ ENRICHED_TEMPLATE = (
 )
 
 
-@pytest.fixture
-def log_lines():
-    """Messages datatrove's logger writes while the test runs."""
-    from datatrove.utils.logging import logger
-
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
-    yield lines
-    logger.remove(sink)
-
-
 def lesson_templates(tmp_path, text=ENRICHED_TEMPLATE, language="en"):
     """A copy of prompts/ with a `lesson` format whose template uses the enrichment fields."""
     templates = template_copy(tmp_path)

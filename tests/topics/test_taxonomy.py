@@ -3,7 +3,6 @@
 from collections import Counter
 
 import pytest
-from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
@@ -25,14 +24,6 @@ Computing > Networking > berkeley  SOCKETS
 Science > Biology > Cells > too deep
 Science > Biology > Cell structure
 """
-
-
-@pytest.fixture
-def log_lines():
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(str(message)), level="WARNING")
-    yield lines
-    logger.remove(sink)
 
 
 def read(path, rank: int = 0, world_size: int = 1):
