@@ -35,6 +35,8 @@ RELATED_CONCEPTS = "related_concepts"
 DIFFICULTY = "difficulty"
 PREREQUISITES = "prerequisites"
 ENRICHMENT_FIELDS = (RELATED_CONCEPTS, DIFFICULTY, PREREQUISITES)
+# a mixed dataset: which corpus a record came from ("synthetic", or the real corpus's name)
+SOURCE = "source"
 # CodeExecutionFilter: True when a document's code was not run (no sandbox, or a module missing there)
 CODE_UNVERIFIED = "code_unverified"
 
