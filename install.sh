@@ -17,19 +17,25 @@ EXTRAS=${EXTRAS:-cpu}
 apt_packages=(bubblewrap)
 # python3-doc and manpages: the real corpus the topic-discovery tests cluster and search
 [ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge python3-doc manpages manpages-dev groff-base)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
+# chromium renders the run report in the report test (without its recommends: cups, avahi, samba, ...)
+lean_packages=()
+[ "$mode" = test ] && lean_packages+=(chromium fonts-dejavu-core)
+apt_install() {  # apt_install [apt-get options] PACKAGE...: those not installed yet
+  local options=() missing=()
+  for pkg in "$@"; do
+    case "$pkg" in -*) options+=("$pkg") ;; *) dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;; esac
+  done
+  ((${#missing[@]})) || return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "install.sh: apt-get install ${missing[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    [ -n "${apt_updated:-}" ] || { apt-get update -qq >/dev/null; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${options[@]}" "${missing[@]}" >/dev/null
   else
     echo "install.sh: please install these system packages: ${missing[*]}" >&2
   fi
-fi
+}
+apt_install "${apt_packages[@]}"
+((${#lean_packages[@]} == 0)) || apt_install --no-install-recommends "${lean_packages[@]}"
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --upgrade pip
