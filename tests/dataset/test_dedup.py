@@ -234,6 +234,8 @@ def test_config_errors(tmp_path):
         minhash_stages(JsonlReader(str(tmp_path), shuffle_files=True), str(tmp_path), then=[])
     with pytest.raises(ConfigError, match="tasks"):
         minhash_stages(JsonlReader(str(tmp_path)), str(tmp_path), then=[], tasks=0)
+    with pytest.raises(ConfigError, match="language='nosuch'"):
+        minhash_stages(JsonlReader(str(tmp_path)), str(tmp_path), then=[], language="nosuch")
     stages = minhash_stages(JsonlReader(str(tmp_path)), str(tmp_path), then=[], tasks=3)
     assert [(s.name, s.tasks) for s in stages] == [
         ("signatures", 3),
