@@ -226,7 +226,8 @@ class _Task:
             del self.pending_keys[doc.id]
             self.skip(doc, result["skip"], result.get("message", ""))
             return None
-        entry = {"id": doc.id, "key": self.pending_keys.pop(doc.id)} | result
+        # `time` (when it finished) gives the report its tokens/s over the run
+        entry = {"id": doc.id, "key": self.pending_keys.pop(doc.id), "time": round(time.time(), 3)} | result
         if self.journal:
             self.journal.append(entry)
         self.stat("generated")

@@ -32,7 +32,8 @@ def entry_key(prompt: str, model: str, sampling: bytes) -> str:
 def iter_journal(path: str | os.PathLike) -> Iterator[dict]:
     """The entries of one journal file (any fsspec path); torn or garbled lines are skipped.
 
-    Each entry has `id`, `key`, `text`, `finish_reason`, `prompt_tokens` and `token_length`.
+    Each entry has `id`, `key`, `time` (unix seconds it finished; absent in older journals), `text`,
+    `finish_reason`, `prompt_tokens` and `token_length`.
     """
     with fsspec.open(os.fspath(path), "rb") as f:
         yield from _entries(f)

@@ -122,7 +122,7 @@ def test_journal_holds_every_generation_in_the_documented_format(first):
     entries = read_jsonl(first["journal"] / "00000.jsonl")
     assert len(entries) == N + 1
     for entry in entries:
-        assert {"id", "key", "text", "finish_reason", "prompt_tokens", "token_length"} <= set(entry)
+        assert {"id", "key", "time", "text", "finish_reason", "prompt_tokens", "token_length"} <= set(entry)
         assert entry["text"] == first["out"][entry["id"]].text
 
 
