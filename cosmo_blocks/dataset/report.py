@@ -33,6 +33,7 @@ import orjson
 from datatrove.data import DocumentsPipeline
 from datatrove.io import DataFolder, get_datafolder
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
@@ -347,18 +348,20 @@ def read_generation(folder: DataFolder) -> dict:
 
 
 def collect_run(output: str) -> RunFacts:
-    """Read what `output` holds. Raises ConfigError when it has no dataset (`data/`) to report on."""
+    """Read what `output` holds. Raises ConfigError when it holds no records at all (neither `data/`
+    nor any dropped part): a run whose every document was dropped still gets its report."""
     folder = get_datafolder(output)
     data_files = record_files(folder, DATA_DIR)
-    if not data_files:
+    parts = {name: read_part(folder, record_files(folder, sub)) for name, sub in PARTS.items()}
+    if not data_files and not any(part.rows for part in parts.values()):
         raise ConfigError(
-            f"{posixpath.join(output, DATA_DIR)} holds no records (*.parquet, *.jsonl): give the output "
-            "folder of a finished run (the --output of `cosmo run`)."
+            f"{posixpath.join(output, DATA_DIR)} holds no records (*.parquet, *.jsonl), nor do its rejects: "
+            "give the output folder of a finished run (the --output of `cosmo run`)."
         )
     return RunFacts(
         output=output,
         data=read_part(folder, data_files),
-        parts={name: read_part(folder, record_files(folder, sub)) for name, sub in PARTS.items()},
+        parts=parts,
         stages=read_stages(folder),
         ranks=read_ranks(folder),
         samples=read_samples(folder, data_files),
@@ -606,14 +609,17 @@ def build_report(
     """Write `output/report/index.html` (and, with `card`, the dataset card `output/README.md`; `repo`:
     the hub name the card's example loads).
 
-    Returns the paths written. Raises ConfigError when `output` has no `data/` records.
+    Returns the paths written. Without `data/` records (everything dropped) there is no card.
+    Raises ConfigError when `output` holds no records at all.
     """
     facts = collect_run(output)
     folder = get_datafolder(output)
     with folder.open(REPORT_FILE, "w", encoding="utf-8") as f:
         f.write(render_html(facts))
     paths = [folder.resolve_paths(REPORT_FILE)]
-    if card:
+    if card and not facts.data_files:
+        logger.warning(f"{output}: every document was dropped, so there is no dataset card; see the report")
+    elif card:
         from cosmo_blocks.dataset.card import write_card
 
         paths.append(write_card(output, facts, license=license, repo=repo))

@@ -52,6 +52,8 @@ def step_lines(step) -> list[str]:
     folder = getattr(step, "output_folder", None)
     if folder is not None:
         lines.append(f"writes: {folder.path}")
+    elif getattr(step, "data_folder", None) is not None:  # a datatrove reader of an earlier stage's output
+        lines.append(f"reads: {step.data_folder.path}")
     writer = getattr(step, "exclusion_writer", None)
     if writer is not None and getattr(writer, "output_folder", None) is not None:
         lines.append(f"rejects: {writer.output_folder.path}")

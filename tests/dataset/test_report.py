@@ -271,3 +271,14 @@ def test_dry_run_lists_the_upload_and_touches_nothing(run, tmp_path):
 def test_a_folder_without_data_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="holds no records"):
         collect_run(str(tmp_path))
+
+
+def test_a_run_that_dropped_everything_gets_a_report_without_card(run, tmp_path):
+    out = tmp_path / "dropped"
+    shutil.copytree(run["out"] / "rejects", out / "rejects")
+    assert list(ReportWriter(out).run(None)) == []
+    assert (out / REPORT_FILE).exists() and not (out / "README.md").exists()
+    page = (out / REPORT_FILE).read_text()
+    rejected = sum(len(f.read_text().splitlines()) for f in (out / "rejects").rglob("*.jsonl"))
+    assert page.count("<img") == 2  # the mix and the drops
+    assert f'records kept (data/)</td><td class="n">0<' in page and f'class="n">{rejected}<' in page
