@@ -281,4 +281,4 @@ def test_a_run_that_dropped_everything_gets_a_report_without_card(run, tmp_path)
     page = (out / REPORT_FILE).read_text()
     rejected = sum(len(f.read_text().splitlines()) for f in (out / "rejects").rglob("*.jsonl"))
     assert page.count("<img") == 2  # the mix and the drops
-    assert f'records kept (data/)</td><td class="n">0<' in page and f'class="n">{rejected}<' in page
+    assert 'records kept (data/)</td><td class="n">0<' in page and f'class="n">{rejected}<' in page
