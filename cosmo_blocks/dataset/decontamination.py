@@ -96,13 +96,15 @@ def benchmark_file(name: str, path: str) -> BenchmarkFile:
     return BenchmarkFile(path, fields=fields, choices=choices)
 
 
-def parse_benchmarks(spec: str) -> dict[str, BenchmarkFile]:
-    """Benchmarks from one string, for command lines: `NAME=PATH` pairs separated by `;`.
+def parse_benchmarks(spec: str | list[str]) -> dict[str, BenchmarkFile]:
+    """Benchmarks from a command line: `NAME=PATH` pairs separated by `;` (or a list of them).
 
     A known name (KNOWN_BENCHMARKS; `arc_easy` counts as `arc`) takes its fields from there; any name
     may give them as `NAME[field,field|choice,choice]=PATH`. Example:
     `mmlu=data/mmlu.jsonl;mine[question|answer]=s3://bucket/evals.parquet`.
     """
+    if not isinstance(spec, str):
+        spec = ";".join(spec)
     benchmarks = {}
     for part in filter(None, (p.strip() for p in spec.split(";"))):
         match = re.fullmatch(r"([\w.:-]+)(?:\[([^\]]*)\])?=(.+)", part)

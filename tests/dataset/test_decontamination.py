@@ -281,5 +281,6 @@ def test_parse_benchmarks():
     assert parsed["mmlu"] == BenchmarkFile("/data/mmlu.jsonl", fields=["question"], choices=["choices"])
     assert parsed["arc_easy"].choices == ("choices.text",)
     assert parsed["mine"] == BenchmarkFile("hf://datasets/x/y.jsonl", fields=["q", "ctx"], choices=["opts"])
+    assert parse_benchmarks(["mmlu=/a.jsonl", "boolq=/b.jsonl"]).keys() == {"mmlu", "boolq"}
     with pytest.raises(ConfigError):
         parse_benchmarks("mmlu")
