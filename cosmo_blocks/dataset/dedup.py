@@ -17,7 +17,8 @@ documents in the same order on the same ranks: the stages share one reader objec
 count, and a reader that shuffles its files is refused.
 
 The config is Cosmopedia's, datatrove's default shape: word 5-grams, 14 buckets x 8 hashes (a pair is
-caught with probability 1-(1-s^8)^14: 92% at Jaccard similarity 0.8, 50% near 0.72), 64-bit hashes.
+caught with probability 1-(1-s^8)^14: 92% at 5-gram Jaccard similarity s = 0.8, 50% at 0.69, 5% at
+0.5), 64-bit hashes.
 The shingles are hashed with SHA1, datatrove's original hash: its newer default, xxhash, fails on
 text with xxhash >= 4 (which accepts bytes only). The words of a shingle are those of the text as
 datatrove's `simplify_text` leaves it (lowercase, no punctuation, numbers as 0), split on spaces:
@@ -32,8 +33,9 @@ Stats of the dedup stage (`{logging_dir}/dedup/stats.json`), on the step "🎯 M
 - `removed_cluster_size_2`, `removed_cluster_size_3-5`, `removed_cluster_size_6-10`,
   `removed_cluster_size_11+`: removed documents by the size of their cluster (a cluster of n
   documents keeps one and removes n-1).
-The duplicate rate is `dropped / total`; `dedup_summary(f"{logging_dir}/dedup")` reads all of it. Removed documents go to
-`removed_writer` with `filter_reason` "duplicate" and datatrove's `minhash_cluster_size`.
+The duplicate rate is `dropped / total`. `dedup_summary(f"{logging_dir}/dedup")` reads all of it from
+the per-task stats (after a resumed run, stats.json holds only the tasks that ran again). Removed
+documents go to `removed_writer` with `filter_reason` "duplicate" and datatrove's `minhash_cluster_size`.
 """
 
 from pathlib import Path
