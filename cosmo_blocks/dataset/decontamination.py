@@ -347,6 +347,8 @@ class BenchmarkDecontaminator(BaseFilter):
         self.threshold = threshold
         self.max_candidates = max_candidates
         self.language = language
+        if method == "ngrams":
+            _check_tokenizer(language)
         # fail here, on the launching machine, rather than in every task
         self.item_counts = {name: self._read(name).items for name in self.benchmarks}
         self._index = None
@@ -404,6 +406,17 @@ class BenchmarkDecontaminator(BaseFilter):
         if result is True:
             return True
         return False, f"contaminated_{doc.metadata[CONTAMINATED_TASK]}"
+
+
+def _check_tokenizer(language: str) -> None:
+    """datatrove's word tokenizer for `language` must be installable before any task starts (English
+    is spaCy's)."""
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+    try:
+        load_word_tokenizer(language)
+    except (ImportError, ValueError) as e:
+        raise ConfigError(f'method="ngrams" needs datatrove\'s {language} word tokenizer: {e}') from e
 
 
 def _datatrove_filter(items: list[BenchmarkItems], n_grams: int, language: str):

@@ -272,6 +272,8 @@ def test_bad_benchmark_files_fail_before_any_document(tmp_path):
         BenchmarkDecontaminator({"mmlu": BenchmarkFile(good, fields=["question", "options"])})
     with pytest.raises(ConfigError, match="method"):
         BenchmarkDecontaminator({"mmlu": good}, method="exact")
+    with pytest.raises(ConfigError, match="word tokenizer"):
+        BenchmarkDecontaminator({"mmlu": good}, method="ngrams", language="xx")
 
 
 def test_parse_benchmarks():
