@@ -37,6 +37,10 @@ PREREQUISITES = "prerequisites"
 ENRICHMENT_FIELDS = (RELATED_CONCEPTS, DIFFICULTY, PREREQUISITES)
 # a mixed dataset: which corpus a record came from ("synthetic", or the real corpus's name)
 SOURCE = "source"
+# BenchmarkDecontaminator: on a dropped document, the benchmark, item id and matched share it hit
+CONTAMINATED_BENCHMARK = "contaminated_benchmark"
+CONTAMINATED_ITEM = "contaminated_item"
+CONTAMINATED_RATIO = "contaminated_ratio"
 # CodeExecutionFilter: True when a document's code was not run (no sandbox, or a module missing there)
 CODE_UNVERIFIED = "code_unverified"
 

@@ -30,12 +30,9 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import Languages
 
+from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
 
-# Metadata a dropped document carries, for the rejects writer.
-CONTAMINATED_BENCHMARK = "contaminated_benchmark"
-CONTAMINATED_ITEM = "contaminated_item"
-CONTAMINATED_RATIO = "contaminated_ratio"
 # datatrove's NGramsDecontFilter writes these two on the documents it drops.
 CONTAMINATED_NGRAM = "contaminated_ngram"
 CONTAMINATED_TASK = "contaminated_task"
@@ -395,9 +392,9 @@ class BenchmarkDecontaminator(BaseFilter):
             ratio = match_ratio(window, self._index.normalised[text])
             if ratio > self.threshold:
                 name = self._index.names[text]
-                doc.metadata[CONTAMINATED_BENCHMARK] = name
-                doc.metadata[CONTAMINATED_ITEM] = self._index.item_ids[text]
-                doc.metadata[CONTAMINATED_RATIO] = round(ratio, 4)
+                doc.metadata[keys.CONTAMINATED_BENCHMARK] = name
+                doc.metadata[keys.CONTAMINATED_ITEM] = self._index.item_ids[text]
+                doc.metadata[keys.CONTAMINATED_RATIO] = round(ratio, 4)
                 return False, f"contaminated_{name}"
         return True
 

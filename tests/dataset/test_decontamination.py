@@ -17,9 +17,6 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from cosmo_blocks import keys
 from cosmo_blocks.dataset.decontamination import (
-    CONTAMINATED_BENCHMARK,
-    CONTAMINATED_ITEM,
-    CONTAMINATED_RATIO,
     KNOWN_BENCHMARKS,
     BenchmarkDecontaminator,
     BenchmarkFile,
@@ -186,8 +183,8 @@ def test_planted_items_are_caught_and_clean_documents_kept(corpus, tmp_path):
     for doc_id, (name, item) in corpus["planted"].items():
         metadata = dropped[doc_id]["metadata"]
         assert metadata[keys.FILTER_REASON] == f"contaminated_{name}"
-        assert (metadata[CONTAMINATED_BENCHMARK], metadata[CONTAMINATED_ITEM]) == (name, item), doc_id
-        assert metadata[CONTAMINATED_RATIO] > 0.5
+        assert (metadata[keys.CONTAMINATED_BENCHMARK], metadata[keys.CONTAMINATED_ITEM]) == (name, item), doc_id
+        assert metadata[keys.CONTAMINATED_RATIO] > 0.5
     # counts per benchmark: 3 items x 4 ways each
     for name in NAMES:
         assert count(stats, f"dropped_contaminated_{name}") == 3 * len(WAYS), name
@@ -250,7 +247,7 @@ def test_user_files_with_own_fields_jsonl_gz_and_parquet(tmp_path):
             text="Notes.\n\nDescribe how a seismograph records the shaking of the ground.\n\nEnd.", id="d"
         )
         assert block.filter(doc) == (False, "contaminated_mine")
-        assert doc.metadata[CONTAMINATED_ITEM] == "q2"
+        assert doc.metadata[keys.CONTAMINATED_ITEM] == "q2"
 
 
 def test_bad_benchmark_files_fail_before_any_document(tmp_path):
