@@ -1,0 +1,119 @@
+"""`cosmo run dataset`: the dataset end (MinHash dedup, decontamination, report, card) as a real run over
+generated records, with paraphrased copies and benchmark items planted in real SmolLM2 generations.
+
+The same run folder is what `pipelines/cosmopedia.py` leaves after its generate stage (OUTPUT/generated,
+one parquet file per task); the SLURM test runs this recipe as arrays (tests/executors/test_slurm_dataset.py).
+"""
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from datatrove.data import Document
+
+from cosmo_blocks.writers import CosmopediaParquetWriter
+from tests.conftest import read_jsonl, run_cli
+from tests.dataset.test_decontamination import DATA as BENCHMARKS
+from tests.dataset.test_decontamination import plant
+from tests.dataset.test_dedup import case_and_punctuation, substitute_words
+
+REPO = Path(__file__).resolve().parents[2]
+GENERATIONS = REPO / "tests" / "filters" / "data" / "smollm2" / "labelled.jsonl"
+COPIED = 12  # originals that get a paraphrased copy
+PLANTED = {"mmlu": "whole", "arc": "split"}  # benchmark -> how its first item is pasted into a host
+
+
+def light_edit(text: str, rng: random.Random) -> str:
+    """A copy MinHash catches for sure (Jaccard ~0.95): this test is about the wiring; the recall on
+    heavier paraphrases is tests/dataset/test_dedup.py's."""
+    return case_and_punctuation(substitute_words(text, rng, count=1), rng)
+
+
+def write_generated(folder: Path) -> dict:
+    """OUTPUT/generated as a 2-task generate stage leaves it, from the long real generations: COPIED of
+    them with a paraphrased copy, one host per PLANTED benchmark with its first item pasted in."""
+    rng = random.Random(0)
+    records = [json.loads(line) for line in GENERATIONS.read_text().splitlines()]
+    long = [r for r in records if len(r["text"].split()) >= 200 and r["text"].count("\n\n") >= 2]
+    docs = [(f"gen-{i}", r["text"], r["metadata"]) for i, r in enumerate(long)]
+    copies = [(f"{doc_id}-copy", light_edit(text, rng), meta) for doc_id, text, meta in docs[:COPIED]]
+    hosts = {}
+    for offset, (name, way) in enumerate(PLANTED.items()):
+        index = COPIED + offset
+        item = json.loads((BENCHMARKS / f"{name}.jsonl").read_text().splitlines()[0])
+        doc_id, text, meta = docs[index]
+        docs[index] = (doc_id, plant(text, docs[-1][1], name, item, way), meta)
+        hosts[doc_id] = name
+    everything = docs + copies
+    rng.shuffle(everything)
+    for rank in (0, 1):
+        with CosmopediaParquetWriter(str(folder)) as writer:
+            for doc_id, text, meta in everything[rank::2]:
+                writer.write(Document(text=text, id=doc_id, metadata=dict(meta)), rank=rank)
+    return {"docs": [d[0] for d in docs], "copied": [d[0] for d in docs[:COPIED]], "hosts": hosts}
+
+
+def benchmarks_param() -> str:
+    return "benchmarks=" + ";".join(f"{name}={BENCHMARKS / name}.jsonl" for name in PLANTED)
+
+
+def check_dataset(out: Path, planted: dict) -> None:
+    """Every planted copy gone (one of each pair left), every planted item caught under its benchmark's
+    name, under 1% of the distinct generations lost; the report and card written."""
+    kept = [
+        row["id"]
+        for path in sorted((out / "data").glob("*.parquet"))
+        for row in pq.read_table(path).to_pylist()
+    ]
+    assert len(kept) == len(set(kept))
+    for original in planted["copied"]:
+        assert (original in kept) + (f"{original}-copy" in kept) == 1, original
+    contaminated = [r for path in (out / "contaminated").glob("*.jsonl") for r in read_jsonl(path)]
+    assert {r["id"]: r["filter_reason"] for r in contaminated} == {
+        doc_id: f"contaminated_{name}" for doc_id, name in planted["hosts"].items()
+    }
+    distinct_lost = set(planted["docs"]) - set(planted["hosts"]) - set(kept) - set(planted["copied"])
+    assert len(distinct_lost) < 0.01 * len(planted["docs"]), distinct_lost
+    removed = [r for path in (out / "dedup" / "removed").glob("*.jsonl") for r in read_jsonl(path)]
+    assert Counter(r["filter_reason"] for r in removed) == {"duplicate": COPIED + len(distinct_lost)}
+    page = (out / "report" / "index.html").read_text()
+    assert '<img alt="contamination"' in page and f'removed_cluster_size_2</td><td class="n">{COPIED}' in page
+    header = yaml.safe_load((out / "README.md").read_text().split("---")[1])
+    assert header["dataset_info"]["splits"][0]["num_examples"] == len(kept)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("run") / "generated"
+    return folder, write_generated(folder)
+
+
+def test_dataset_recipe_locally(generated, tmp_path):
+    folder, planted = generated
+    out = tmp_path / "out"
+    args = ["-m", "cosmo_blocks.cli", "run", "dataset", "--seeds", str(folder), "--output", str(out)]
+    result = run_cli(*args, "--tasks", "2", "--workers", "2", "--param", benchmarks_param())
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_dataset(out, planted)
+    stages = [p.name for p in (out / "logs").iterdir() if (p / "stats.json").exists()]
+    assert sorted(stages) == sorted(["signatures", "buckets", "clusters", "dedup", "report"])
+
+
+def test_cosmopedia_recipe_appends_the_dataset_end(sample_seeds, tmp_path):
+    out = tmp_path / "out"
+    args = ["pipelines/cosmopedia.py", "--seeds", str(sample_seeds), "--output", str(out), "--dry-run"]
+    result = run_cli(*args, "--executor", "slurm", "--param", benchmarks_param())
+    assert result.returncode == 0, result.stderr[-3000:]
+    stages = [
+        line.split(":")[0].removeprefix("stage ")
+        for line in result.stdout.splitlines()
+        if line.startswith("stage ")
+    ]
+    assert stages == ["generate", "signatures", "buckets", "clusters", "dedup", "report"]
+    assert f"reads: {out}/generated" in result.stdout and "BenchmarkDecontaminator" in result.stdout
+    assert "partition=cpu" in result.stdout or "--partition=cpu" in result.stdout
+    assert not out.exists()
