@@ -36,12 +36,12 @@ from cosmo_blocks.writers import CosmopediaJsonlWriter
 
 # Cosmopedia v2: middle school 40%, college 30%, the rest 30%
 AUDIENCES = {
-    "middle_school": 0.4,
-    "college": 0.3,
+    "middle_school_students": 0.4,
+    "college_students": 0.3,
     "young_children": 0.075,
-    "high_school": 0.075,
+    "high_school_studnets": 0.075,
     "general": 0.075,
-    "professional": 0.075,
+    "researchers": 0.075,
 }
 
 

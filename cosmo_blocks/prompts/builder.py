@@ -51,8 +51,9 @@ class PromptBuilder(PipelineStep):
 
     Args:
         mix: share per format (default: the manifest's shares), e.g. {"textbook": 1}.
-        audiences: restrict audiences, e.g. ["college"], each equally likely; or weigh them, e.g.
-            {"middle_school": 0.4, "college": 0.3, ...} (Cosmopedia v2's textbooks). Each format
+        audiences: restrict audiences, e.g. ["college_students"], each equally likely; or weigh them,
+            e.g. {"middle_school_students": 0.4, "college_students": 0.3, ...} (Cosmopedia v2's
+            textbooks). Each format
             keeps those it supports, and their shares are renormalized among them.
         language: template language ("en", "ko", ...).
         variants: distinct prompts per seed (different format/audience where possible).

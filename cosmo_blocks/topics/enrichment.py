@@ -22,16 +22,16 @@ from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation.structured import StructuredAnnotator
 
-# US school grade bands, named like the audiences of prompts/manifest.toml: "middle_school",
-# "high_school" and "college" are audience names; "elementary" reads as "young_children" and
-# "expert" (beyond a bachelor's degree) as "professional".
+# US school grade bands, and the audience of prompts/manifest.toml each reads as ("expert": beyond a
+# bachelor's degree). The audiences are the released Cosmopedia's, `high_school_studnets` spelt as
+# released.
 DIFFICULTY_LEVELS = ("elementary", "middle_school", "high_school", "college", "expert")
 DIFFICULTY_AUDIENCE = {
     "elementary": "young_children",
-    "middle_school": "middle_school",
-    "high_school": "high_school",
-    "college": "college",
-    "expert": "professional",
+    "middle_school": "middle_school_students",
+    "high_school": "high_school_studnets",
+    "college": "college_students",
+    "expert": "researchers",
 }
 # upper grade bound (exclusive) of each level but the last: grades 1-5, 6-8, 9-12, 13-16, 17+
 GRADE_BOUNDS = (6.0, 9.0, 13.0, 17.0)

@@ -17,6 +17,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from cosmo_blocks.filters import quality_filters
+from cosmo_blocks.prompts.templates import load_catalog
 
 LABELLED = Path(__file__).parent / "data" / "smollm2" / "labelled.jsonl"
 READER_REASONS = {
@@ -31,6 +32,9 @@ KNOWN_FALSE_DROPS = {
     # its binary search crashes when run; code that does not run is dropped whatever the prose
     "t0.3-rp1.05/sample.jsonl@9849/1": "runtime_error:UnboundLocalError",
 }
+# the records keep the format names they were generated under; no filter reads a format but a
+# textbook's, so only this check of coverage needs the current name
+RENAMED_FORMATS = {"blog_post": "blogpost"}
 # measured: 261/300 for the default chain, 272/300 with the topic-relevance filter
 MIN_AGREEMENT = {False: 0.87, True: 0.90}
 # the share of each reader's reason the chain must drop
@@ -74,13 +78,8 @@ def judged(request, bwrap_available):
 def test_the_set_is_real_generations_of_every_format_and_both_languages():
     records = load()
     assert len(records) >= 200 and len({r["id"] for r in records}) == len(records)
-    assert {r["metadata"]["format"] for r in records} == {
-        "textbook",
-        "blog_post",
-        "story",
-        "wikihow",
-        "forum_qa",
-    }
+    formats = {RENAMED_FORMATS.get(r["metadata"]["format"], r["metadata"]["format"]) for r in records}
+    assert formats == set(load_catalog().formats)
     assert {r["metadata"]["language"] for r in records} == {"en", "ko"}
     assert len({r["setting"] for r in records}) == 4
     for r in records:

@@ -19,7 +19,7 @@ from cosmo_blocks.seeds import SeedReader, TopicExtractor
 from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_cli, run_steps
 
 pytestmark = pytest.mark.engine
-FORMATS = {"textbook", "blog_post", "story", "wikihow", "forum_qa"}
+FORMATS = {"textbook", "blogpost", "story", "wikihow", "forum_qa"}
 # the chain's rejects folders, in order
 FILTERS = ("length", "language", "completeness", "repetition", "degeneration", "meta", "code")
 

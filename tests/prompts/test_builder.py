@@ -50,13 +50,13 @@ def template_copy(tmp_path):
 def test_every_format_has_english_and_the_seed_languages_have_korean():
     catalog = load_catalog()
     formats = set(catalog.formats)
-    assert formats == {"textbook", "blog_post", "story", "wikihow", "forum_qa"}
+    assert formats == {"textbook", "blogpost", "story", "wikihow", "forum_qa"}
     shares = {name: spec["share"] for name, spec in catalog.formats.items()}
-    assert shares == {"textbook": 0.35, "blog_post": 0.25, "story": 0.20, "wikihow": 0.10, "forum_qa": 0.10}
+    assert shares == {"textbook": 0.35, "blogpost": 0.25, "story": 0.20, "wikihow": 0.10, "forum_qa": 0.10}
     for language in ("en", "ko"):
         for format_ in formats:
             assert catalog.template(format_, language).text.strip()
-    assert set(catalog.formats["story"]["audiences"]) == {"children", "teenagers", "adults"}
+    assert set(catalog.formats["story"]["audiences"]) == {"children", "teenagers", "general"}
 
 
 def test_same_seeds_same_prompts_and_ids(sample_seeds):
@@ -100,7 +100,7 @@ def test_mix_shares_are_followed_on_many_seeds(tmp_path):
     counts = Counter(d.metadata[keys.FORMAT] for d in docs)
     for name, share in {
         "textbook": 0.35,
-        "blog_post": 0.25,
+        "blogpost": 0.25,
         "story": 0.2,
         "wikihow": 0.1,
         "forum_qa": 0.1,
@@ -115,14 +115,21 @@ def test_audience_shares_are_followed_on_many_seeds(tmp_path):
     from tests.conftest import write_jsonl
 
     seeds = write_jsonl(tmp_path / "s.jsonl", [{"id": f"x{i}", "text": f"Seed {i}."} for i in range(4000)])
-    shares = {"middle_school": 0.4, "college": 0.3, "high_school": 0.15, "general": 0.15, "adults": 0.5}
+    shares = {
+        "middle_school_students": 0.4,
+        "college_students": 0.3,
+        "high_school_studnets": 0.15,
+        "general": 0.15,
+        "teenagers": 0.5,
+    }
     docs, _ = build(seeds, mix={"textbook": 1}, audiences=shares)
     counts = Counter(d.metadata[keys.AUDIENCE] for d in docs)
-    assert set(counts) == {"middle_school", "college", "high_school", "general"}  # adults: stories only
+    # teenagers: stories only
+    assert set(counts) == {"middle_school_students", "college_students", "high_school_studnets", "general"}
     for name in counts:
         assert abs(counts[name] / 4000 - shares[name]) < 0.03, counts
     with pytest.raises(ConfigError, match="audience shares must be numbers >= 0"):
-        build(seeds, audiences={"college": -1})
+        build(seeds, audiences={"college_students": -1})
 
 
 def test_variants_are_distinct(sample_seeds):
@@ -211,7 +218,7 @@ def test_a_user_adds_a_format_by_adding_a_file(tmp_path, sample_seeds):
         "Write lecture notes for {audience}{topic_clause} on {topic}:\n{context}\n"
     )
     with open(templates / "manifest.toml", "a") as f:
-        f.write('\n[formats.lecture]\nshare = 0.0\naudiences = ["college"]\n')
+        f.write('\n[formats.lecture]\nshare = 0.0\naudiences = ["college_students"]\n')
     assert "lecture" not in PromptBuilder(templates_dir=templates).mix  # a share of 0 stays out
     docs, builder = build(sample_seeds, templates_dir=templates, mix={"lecture": 1})
     assert builder.mix == {"lecture": 1.0}
@@ -219,9 +226,11 @@ def test_a_user_adds_a_format_by_adding_a_file(tmp_path, sample_seeds):
     assert len(docs) == len(seeds) == 30
     for doc in docs:
         meta = doc.metadata
-        assert (meta[keys.FORMAT], meta[keys.AUDIENCE]) == ("lecture", "college")
+        assert (meta[keys.FORMAT], meta[keys.AUDIENCE]) == ("lecture", "college_students")
         assert meta[keys.PROMPT].startswith("Write lecture notes for college students")
-        assert meta[keys.PROMPT] in expected_prompts(builder, seeds[meta[keys.SEED_ID]], "lecture", "college")
+        assert meta[keys.PROMPT] in expected_prompts(
+            builder, seeds[meta[keys.SEED_ID]], "lecture", "college_students"
+        )
     assert stats_of(builder)["format_lecture"] == 30
 
 
@@ -241,7 +250,9 @@ def test_every_prompt_mistake_is_a_config_error(tmp_path):
     manifest.write_text(good + "\n[formats.story\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="manifest.toml is not valid TOML"):
         load_catalog(templates)
-    manifest.write_text(good.replace('audiences = ["children", "teenagers", "adults"]', ""), encoding="utf-8")
+    manifest.write_text(
+        good.replace('audiences = ["children", "teenagers", "general"]', ""), encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"\[formats.story\] .* needs audiences"):
         load_catalog(templates)
     manifest.unlink()
@@ -297,7 +308,7 @@ def lesson_templates(tmp_path, text=ENRICHED_TEMPLATE, language="en"):
     templates = template_copy(tmp_path)
     (templates / language / "lesson.txt").write_text(text, encoding="utf-8")
     with open(templates / "manifest.toml", "a", encoding="utf-8") as f:
-        f.write('\n[formats.lesson]\nshare = 0.0\naudiences = ["college"]\n')
+        f.write('\n[formats.lesson]\nshare = 0.0\naudiences = ["college_students"]\n')
     return templates
 
 
@@ -321,7 +332,7 @@ def test_enrichment_fields_render_as_phrases(tmp_path):
     assert "- Connect it to light energy, chlorophyll, Calvin cycle.\n" in prompt
     assert "- Assume the reader knows cells.\n" in prompt
     assert doc.metadata[keys.DIFFICULTY] == "middle_school"  # the metadata keeps the level itself
-    assert stats_of(builder) == {"prompts": 1, "format_lesson": 1, "audience_college": 1}
+    assert stats_of(builder) == {"prompts": 1, "format_lesson": 1, "audience_college_students": 1}
 
 
 def test_difficulty_names_follow_the_language_and_the_manifest(tmp_path):
@@ -388,13 +399,13 @@ def test_enrichment_fields_are_known_at_load_and_a_typo_is_not(tmp_path):
     assert "lesson.txt" in str(err.value) and "{difficulty_level}" in str(err.value)
 
 
-# sha256 of the quickstart's prompts (ids and texts) for the bundled seeds, as rendered before the
-# templates named {enrichment_clause}: a seed without enrichment must get exactly these prompts
+# sha256 of the quickstart's prompts (ids and texts) for the bundled seeds: a seed without enrichment
+# must get exactly these prompts, and any change to them must be deliberate
 QUICKSTART_PROMPTS_SHA256 = {
-    ("en", 2, None): "24bd3041fc1a5a1d5cf856598c003e29beba8bf9b2230475d03965b0ef825dfe",
+    ("en", 2, None): "2d680a41d78c41d7d8dacc566a2e1ff6fe5a27097c7a39df6777d94fe8b38490",
     ("en", 3, "textbook"): "8d78bd7a5cf60ecff84a27e48c1549ea9ac5018298a6b560868970d8ffe4ce3e",
-    ("ko", 2, None): "2a5e965932d04a8e06a0076dedac740528bbc97c7182e4b0247a5fc9ec1eb6e0",
-    ("ko", 3, "textbook"): "5e11ab93ef82df3bc4d1c7c6583abe1f4fdb5ba51e93c51bf404ba79badb8bac",
+    ("ko", 2, None): "1c44b44ad851b4f369706f005254874f38bf17c4e234d1e780b09bcb4a0f3b74",
+    ("ko", 3, "textbook"): "4edd49c7b0b496e75f62eb2805b2d1f23fe3da91d4dc3cc15bfa134eb9fff71b",
 }
 
 
@@ -428,7 +439,7 @@ def test_seeds_without_enrichment_get_the_prompts_they_had_before(tmp_path, samp
 def test_enriched_seeds_get_the_enrichment_clause_in_the_textbook(language):
     """The fullest alternative that the seed fills; a partial set a shorter one, or none."""
     builder = PromptBuilder(
-        mix={"textbook": 1}, audiences=["college"], language=language, topic_clause_share=0
+        mix={"textbook": 1}, audiences=["college_students"], language=language, topic_clause_share=0
     )
     seeds = [
         seed("full", **ENRICHED),

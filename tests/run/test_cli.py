@@ -216,7 +216,7 @@ def test_help_has_examples_and_choices():
     assert "array throttle" in run_help and "write nothing" in run_help
     assert "gpus_per_task" in run_help.split("--set")[-1]  # the fields --set takes
     render_help = help_text("prompts", "render")
-    assert "blog_post, forum_qa, story, textbook, wikihow" in render_help
+    assert "blogpost, forum_qa, story, textbook, wikihow" in render_help
     assert "young_children" in render_help and "Examples:" in render_help
     assert "Template language: en, ko." in render_help
     for command in ([], ["status"], ["tiny-model"], ["prompts", "render"]):

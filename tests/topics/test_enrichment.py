@@ -171,7 +171,7 @@ def test_enriched_seeds_fill_a_template_and_the_rest_are_counted(tmp_path):
     shutil.copytree(REPO / "prompts", templates)
     (templates / "en" / "lesson.txt").write_text(LESSON, encoding="utf-8")
     with open(templates / "manifest.toml", "a", encoding="utf-8") as f:
-        f.write('\n[formats.lesson]\nshare = 0.0\naudiences = ["college"]\n')
+        f.write('\n[formats.lesson]\nshare = 0.0\naudiences = ["college_students"]\n')
     enricher = HeuristicEnricher()
     builder = PromptBuilder(templates_dir=templates, mix={"lesson": 1})
     prompts = run_steps([SeedReader(str(SAMPLE_SEEDS)), TopicExtractor(), enricher, builder])
