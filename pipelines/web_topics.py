@@ -14,7 +14,8 @@ Three stages, each waiting for the one before:
   420 characters, its answer forced into JSON by vLLM's structured outputs;
 - generate (--tasks): every seed gets its nearest fitted neighbour's cluster; seeds in noise, in a
   denied cluster or in one rated below `min_score` are counted and dropped; the rest become prompts
-  (the topic named half of the time, as Cosmopedia did), generations, filtered records.
+  (the topic named half of the time, as Cosmopedia did), generations, filtered records, whose
+  `seed_data` is "web_samples_v1", the name of the released subset made this way.
 
 Cosmopedia removed clusters by a hand list after reading their names; `deny` holds words from that
 list (gambling, adult content, celebrity gossip, ...), `min_score` adds the threshold it did not have.
@@ -80,7 +81,7 @@ def build(opts: RunOptions) -> list:
         Stage(
             "generate",
             [
-                SeedReader(opts.seeds, limit=opts.limit),
+                SeedReader(opts.seeds, limit=opts.limit, seed_data="web_samples_v1"),
                 TopicExtractor(),
                 ClusterAssigner(model_dir, min_score=min_score or None, deny=deny),
                 PromptBuilder(topic_clause_share=opts.param("topic_share", 0.5)),

@@ -28,7 +28,7 @@ from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
-from cosmo_blocks.seeds.sources import SOURCES, get_adapter
+from cosmo_blocks.seeds.sources import SOURCES, get_adapter, seed_data_of
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".ndjson")
 SEEKABLE_SUFFIXES = (".jsonl", ".json", ".ndjson")  # uncompressed: byte ranges can be read directly
@@ -45,6 +45,10 @@ class SeedReader(BaseDiskReader):
             does not exist is a ConfigError here, before anything runs.
         source: one of `SOURCES` ("generic", "wikipedia", "openwebmath", "automathtext",
             "khanacademy", "stanford"), or "auto" to use each record's own `source` field.
+        seed_data: the `seed_data` value of every seed, e.g. "web_samples_v1" in a recipe that
+            reproduces that subset of the released Cosmopedia. Default: per source, the released
+            name of its kind of seed ("auto_math_text", "khanacademy"), else its own name
+            (`sources.SEED_DATA`).
         limit: at most this many seeds per task.
         glob_pattern: which files of the folder to read (default: all jsonl/parquet files).
         from_earlier_stage: the folder is written by an earlier stage of the same run (topics,
@@ -61,9 +65,15 @@ class SeedReader(BaseDiskReader):
         glob_pattern: str | None = None,
         recursive: bool = True,
         from_earlier_stage: bool = False,
+        seed_data: str | None = None,
     ):
         if source != "auto":
             get_adapter(source)  # fail fast on a typo
+        if seed_data is not None and (not isinstance(seed_data, str) or not seed_data.strip()):
+            raise ConfigError(
+                f"seed_data must be a non-empty string such as 'web_samples_v1', got {seed_data!r}"
+            )
+        self.seed_data = seed_data
         self.from_earlier_stage = from_earlier_stage
         data_folder, glob_pattern, self._file = _locate(data_folder, glob_pattern, not from_earlier_stage)
         super().__init__(data_folder, limit=limit, glob_pattern=glob_pattern, recursive=recursive)
@@ -156,7 +166,8 @@ class SeedReader(BaseDiskReader):
             self._skip("empty_text", where)
             return None
         seed_id = str(seed["id"]) if seed.get("id") not in (None, "") else where
-        metadata = extra_metadata(record) | {keys.SEED_ID: seed_id, keys.SEED_DATA: source}
+        seed_data = self.seed_data or seed_data_of(source)
+        metadata = extra_metadata(record) | {keys.SEED_ID: seed_id, keys.SEED_DATA: seed_data}
         for key in (keys.TITLE, keys.URL):
             if seed.get(key):
                 metadata[key] = str(seed[key])

@@ -85,6 +85,21 @@ SOURCES: dict[str, Callable[[dict], dict]] = {
 }
 
 
+# The `seed_data` of each source's seeds, where it is not the source's name: the released Cosmopedia's
+# subset name for the same kind of seed (cosmo_blocks.prompts.vocabulary), so one filter selects its
+# records and ours. Cosmopedia's `stanford` seeds are Stanford course outlines; ours are encyclopedia
+# entries, so they get a name of their own rather than one that would select both.
+SEED_DATA = {
+    "automathtext": "auto_math_text",
+    "stanford": "stanford_encyclopedia",
+}
+
+
+def seed_data_of(source: str) -> str:
+    """The `seed_data` value of this source's seeds."""
+    return SEED_DATA.get(source, source)
+
+
 def get_adapter(source: str) -> Callable[[dict], dict]:
     if source not in SOURCES:
         raise ConfigError(f"unknown seed source {source!r}; choose one of {', '.join(SOURCES)}")

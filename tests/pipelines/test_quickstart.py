@@ -16,6 +16,7 @@ from cosmo_blocks.filters import quality_filters
 from cosmo_blocks.keys import OUTPUT_COLUMNS
 from cosmo_blocks.prompts import PromptBuilder
 from cosmo_blocks.seeds import SeedReader, TopicExtractor
+from cosmo_blocks.seeds.sources import seed_data_of
 from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_cli, run_steps
 
 pytestmark = pytest.mark.engine
@@ -150,7 +151,7 @@ def test_records_match_their_seeds_and_the_prompts_built_for_them(runs):
     for record in everything:
         built, seed = prompts[record["id"]], seeds[record["seed_id"]]
         assert record["seed_id"] == built["seed_id"] == record["id"].rsplit("/", 1)[0]
-        assert record["seed_data"] == seed["source"]
+        assert record["seed_data"] == seed_data_of(seed["source"])
         assert record["topic"] == built["topic"] == (seed.get("title") or built["topic"])
         assert record["language"] == "en"
         for field in ("format", "audience", "prompt"):

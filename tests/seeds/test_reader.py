@@ -9,7 +9,9 @@ import pytest
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
-from cosmo_blocks.seeds import SeedReader
+from cosmo_blocks.prompts.vocabulary import OURS_SEED_DATA, RELEASED_SEED_DATA
+from cosmo_blocks.seeds import SOURCES, SeedReader
+from cosmo_blocks.seeds.sources import seed_data_of
 from tests.conftest import run_steps, stats_of, write_jsonl
 
 
@@ -71,11 +73,12 @@ def test_source_adapters(tmp_path):
     )
     docs = run_steps([SeedReader(str(path))])
     meta = [d.metadata for d in docs]
+    # the released Cosmopedia's name for the same kind of seed, else the source's own
     assert [m[keys.SEED_DATA] for m in meta] == [
         "wikipedia",
         "khanacademy",
-        "stanford",
-        "automathtext",
+        "stanford_encyclopedia",
+        "auto_math_text",
         "openwebmath",
         "generic",
     ]
@@ -87,6 +90,26 @@ def test_source_adapters(tmp_path):
     # records without an id are named by file and the byte offset of their line
     offset = path.read_bytes().index(b'{"source":"something-else"')
     assert docs[5].id == f"mixed.jsonl@{offset}"
+
+
+def test_a_recipe_names_the_seed_data_of_its_seeds(tmp_path):
+    """A recipe reproducing a released subset writes that subset's name, whatever the sources."""
+    path = write_jsonl(tmp_path / "s.jsonl", [good(0), {"source": "automathtext", "text": "1/2."}])
+    docs = run_steps([SeedReader(str(path), seed_data="web_samples_v1")])
+    assert [d.metadata[keys.SEED_DATA] for d in docs] == ["web_samples_v1", "web_samples_v1"]
+    for bad in ("", "  ", 3):
+        with pytest.raises(ConfigError, match="seed_data must be a non-empty string"):
+            SeedReader(str(path), seed_data=bad)
+
+
+def test_every_seed_data_value_is_released_or_ours():
+    """A source's seed_data is a released subset's name or one of ours: never a near miss of one."""
+    names = {seed_data_of(source) for source in SOURCES}
+    assert names <= RELEASED_SEED_DATA | OURS_SEED_DATA, names - RELEASED_SEED_DATA - OURS_SEED_DATA
+    assert {"auto_math_text", "khanacademy"} <= names
+    assert (
+        "stanford" not in names
+    )  # the released stanford seeds are course outlines, not encyclopedia entries
 
 
 def test_parquet_and_gzip(tmp_path):
