@@ -8,6 +8,7 @@ randomness: the same inputs and the same task count give the same output.
 
 from pathlib import Path
 
+import orjson
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
@@ -155,11 +156,13 @@ def _tokenizer_file(tokenizer: str | Path) -> Path:
 
 def mix_summary(stats: list | dict | str | Path) -> dict:
     """Tokens and documents per source and the achieved alpha of a whole run, from the Mixer's entry
-    in datatrove's merged stats (a stats.json path, its parsed list, or one step's dict)."""
+    in datatrove's stats: the stage's logging folder (its stats.json, or on SLURM, where no task
+    merges them, the per-task stats), a stats.json path, its parsed list, or one step's dict."""
     if isinstance(stats, str | Path):
-        import json
+        from cosmo_blocks.run.summary import load_stats
 
-        stats = json.loads(Path(stats).read_text())
+        path = Path(stats)
+        stats = load_stats(path) if path.is_dir() else orjson.loads(path.read_bytes())
     steps = stats if isinstance(stats, list) else [stats]
     step = next((s for s in steps if str(s.get("name", "")).endswith(Mixer.name)), None)
     if step is None:

@@ -2,7 +2,8 @@
 
 `prompt, text, token_length, seed_data, format, audience` come first, so tools made for
 Cosmopedia read our output unchanged; `id, seed_id, topic, language, model, finish_reason,
-token_count, original_text, code_unverified` follow. Every column is in every record, with a
+token_count, original_text, code_unverified, source` follow (`source`: which corpus a record of a
+mixed dataset came from, `Mixer`; empty otherwise). Every column is in every record, with a
 typed empty value when unset, because `datasets` refuses jsonl files whose columns or types
 differ. Rejected documents keep their `filter_reason`.
 
