@@ -53,7 +53,7 @@ def build(opts: RunOptions) -> list:
     )
     if not dataset_end:
         return [generate, *([Stage("report", [ReportWriter(out)], tasks=1)] if report else [])]
-    records = CosmopediaReader(f"{out}/generated")
+    records = CosmopediaReader(f"{out}/generated", from_earlier_stage=True)
     after = dataset_stages(records, out, dedup, benchmarks, decontamination, report)
     if opts.executor == "slurm":  # the GPU preset: what follows generation runs on the CPU partition
         for stage in after:

@@ -18,12 +18,13 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
@@ -61,6 +62,10 @@ class CosmopediaReader(BaseDiskReader):
     does; v0.1's `text_token_length` becomes `token_length` (and `token_count`, which datatrove's
     stats read). Released rows have no id: theirs is `<file>/<row>`, stable for a given file.
     Sharding is by file, like datatrove's readers: give at least as many files as tasks.
+
+    A folder that does not exist is a ConfigError when the reader is built, unless
+    `from_earlier_stage`: then an earlier stage of the run writes it, and if that stage kept nothing
+    (no folder, no files) this reader yields nothing, counted as `no_input_files`, instead of failing.
     """
 
     name = "🌌 Cosmopedia"
@@ -78,6 +83,7 @@ class CosmopediaReader(BaseDiskReader):
         compression: Literal["infer", "gzip", "zstd"] | None = "infer",
         default_metadata: dict | None = None,
         shuffle_files: bool = False,
+        from_earlier_stage: bool = False,
     ):
         if file_format not in (None, "parquet", "jsonl"):
             raise ConfigError(
@@ -93,11 +99,28 @@ class CosmopediaReader(BaseDiskReader):
             glob_pattern=glob_pattern,
             shuffle_files=shuffle_files,
         )
+        if not from_earlier_stage and not self.data_folder.exists(""):
+            raise ConfigError(f"{self.data_folder.path} does not exist: give a folder or file of records")
+        self.from_earlier_stage = from_earlier_stage
         self.file_format = file_format
         # what ParquetReader.read_file and JsonlReader.read_file read from their reader
         self.batch_size = batch_size
         self.read_metadata = True
         self.compression = compression
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if self.from_earlier_stage and not self._has_files():
+            if data:
+                yield from data
+            logger.warning(f"{self.data_folder.path}: the earlier stage kept no records; nothing to read")
+            self.stat_update("no_input_files")
+            return
+        yield from super().run(data, rank, world_size)
+
+    def _has_files(self) -> bool:
+        if not self.data_folder.exists(""):
+            return False
+        return bool(self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern))
 
     def read_file(self, filepath: str):
         kind = self.file_format or _kind(filepath)

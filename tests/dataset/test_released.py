@@ -205,3 +205,13 @@ def test_bad_configuration_fails_fast():
             CosmopediaFilter(**options)
     with pytest.raises(ConfigError):
         CosmopediaReader("/tmp", file_format="csv")
+
+
+def test_a_missing_folder_is_an_error_unless_an_earlier_stage_writes_it(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        CosmopediaReader(str(tmp_path / "typo"))
+    reader = CosmopediaReader(str(tmp_path / "generated"), from_earlier_stage=True)
+    assert list(reader.run(None, 0, 1)) == []  # the earlier stage kept nothing: no folder
+    (tmp_path / "generated").mkdir()
+    assert list(reader.run(None, 0, 1)) == []  # ... or an empty one
+    assert reader.stats.stats["no_input_files"].total == 2

@@ -159,3 +159,18 @@ def test_mix_recipe_locally(generated, debian_corpus_records, tmp_path):  # noqa
     result = run_cli(*args, *params)
     assert result.returncode == 0, result.stderr[-3000:]
     check_mix(out, 0.3)
+
+
+@pytest.mark.engine
+def test_cosmopedia_recipe_runs_every_stage_with_the_tiny_model(tiny_model, sample_seeds, tmp_path):
+    """The whole recipe for real: the tiny model's random text is dropped by the filters, so the dataset
+    end reads an empty generated/ (no folder at all) and must finish anyway, with a report and no card."""
+    out = tmp_path / "out"
+    args = ["pipelines/cosmopedia.py", "--seeds", str(sample_seeds), "--limit", "2", "--model", tiny_model]
+    result = run_cli(*args, "--output", str(out), "--param", benchmarks_param(), timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stages = ["generate", "signatures", "buckets", "clusters", "dedup", "report"]
+    assert all((out / "logs" / stage / "stats.json").exists() for stage in stages)
+    rejected = [r for path in (out / "rejects").rglob("*.jsonl") for r in read_jsonl(path)]
+    assert len(rejected) == 4 and not (out / "generated").exists()  # 2 seeds x 2 variants, all dropped
+    assert (out / "report" / "index.html").exists() and not (out / "README.md").exists()
