@@ -174,3 +174,41 @@ def test_cosmopedia_recipe_runs_every_stage_with_the_tiny_model(tiny_model, samp
     rejected = [r for path in (out / "rejects").rglob("*.jsonl") for r in read_jsonl(path)]
     assert len(rejected) == 4 and not (out / "generated").exists()  # 2 seeds x 2 variants, all dropped
     assert (out / "report" / "index.html").exists() and not (out / "README.md").exists()
+
+
+def test_select_recipe_picks_the_same_values_from_the_release_and_our_prompts(sample_seeds, tmp_path):
+    """`cosmo run select` over a released v0.1 parquet file and records whose format and audience our
+    PromptBuilder chose: one selection (blogpost for college students) takes from both."""
+    from cosmo_blocks.prompts import PromptBuilder
+    from cosmo_blocks.seeds import SeedReader, TopicExtractor
+    from tests.conftest import run_steps
+    from tests.dataset.test_released import released_table
+
+    records = tmp_path / "records"
+    (records / "released").mkdir(parents=True)
+    table = released_table("v0.1")
+    table = table.set_column(
+        table.schema.get_field_index("format"), "format", [["blogpost"] * table.num_rows]
+    )
+    pq.write_table(table, records / "released" / "train-00000-of-00001.parquet")
+    builder = PromptBuilder(mix={"blogpost": 0.5, "textbook": 0.5}, audiences=["college_students", "general"])
+    ours = run_steps([SeedReader(str(sample_seeds)), TopicExtractor(), builder])
+    with CosmopediaParquetWriter(str(records / "ours")) as writer:
+        for doc in ours:
+            doc.text = f"A generation for: {doc.metadata['topic']}"  # the selection reads the metadata only
+            writer.write(doc, rank=0)
+    out = tmp_path / "selected"
+    args = ["-m", "cosmo_blocks.cli", "run", "select", "--seeds", str(records), "--output", str(out)]
+    result = run_cli(*args, "--param", "format=blogpost", "--param", "audience=college_students")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [row for path in (out / "data").glob("*.parquet") for row in pq.read_table(path).to_pylist()]
+    expected_ours = {
+        d.id
+        for d in ours
+        if (d.metadata["format"], d.metadata["audience"]) == ("blogpost", "college_students")
+    }
+    released = sum(1 for audience in table.column("audience").to_pylist() if audience == "college_students")
+    selected_ours = {r["id"] for r in rows if not r["id"].startswith("released/")}
+    assert expected_ours and selected_ours == expected_ours
+    assert len(rows) == len(expected_ours) + released
+    assert all((r["format"], r["audience"]) == ("blogpost", "college_students") for r in rows)
