@@ -183,7 +183,9 @@ def test_planted_items_are_caught_and_clean_documents_kept(corpus, tmp_path):
     for doc_id, (name, item) in corpus["planted"].items():
         metadata = dropped[doc_id]["metadata"]
         assert metadata[keys.FILTER_REASON] == f"contaminated_{name}"
-        assert (metadata[keys.CONTAMINATED_BENCHMARK], metadata[keys.CONTAMINATED_ITEM]) == (name, item), doc_id
+        assert (metadata[keys.CONTAMINATED_BENCHMARK], metadata[keys.CONTAMINATED_ITEM]) == (name, item), (
+            doc_id
+        )
         assert metadata[keys.CONTAMINATED_RATIO] > 0.5
     # counts per benchmark: 3 items x 4 ways each
     for name in NAMES:
