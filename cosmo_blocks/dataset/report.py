@@ -258,19 +258,33 @@ def read_samples(folder: DataFolder, paths: list[str], count: int = SAMPLES) -> 
 
 
 def read_stages(folder: DataFolder) -> list[StageStats]:
-    """Each stage's merged stats: `logs/stats.json` (one stage), `logs/<stage>/stats.json` (several),
-    in run order (each stage's executor.json is written when it starts)."""
+    """Each stage's merged stats (`logs/` for one stage, `logs/<stage>/` for several), in run order
+    (each stage's executor.json is written when it starts); see `_stage_steps`."""
     stages = []
-    if folder.isfile("logs/stats.json"):
-        stages.append(StageStats("main", _json(folder, "logs/stats.json")))
+    if folder.isfile("logs/executor.json"):
+        stages.append(StageStats("main", _stage_steps(folder, "logs")))
     if folder.isdir("logs"):
-        paths = folder.glob("logs/*/stats.json")
-        started = {
-            p: _mtime(folder, posixpath.join(posixpath.dirname(p), "executor.json")) or 0 for p in paths
-        }
-        for path in sorted(paths, key=lambda p: (started[p], p)):
-            stages.append(StageStats(path.split("/")[-2], _json(folder, path)))
-    return [s for s in stages if isinstance(s.steps, list)]
+        dirs = [posixpath.dirname(p) for p in folder.glob("logs/*/executor.json")]
+        started = {d: _mtime(folder, posixpath.join(d, "executor.json")) or 0 for d in dirs}
+        for stage_dir in sorted(dirs, key=lambda d: (started[d], d)):
+            stages.append(StageStats(stage_dir.split("/")[-1], _stage_steps(folder, stage_dir)))
+    return [s for s in stages if isinstance(s.steps, list) and s.steps]
+
+
+def _stage_steps(folder: DataFolder, stage_dir: str) -> list | None:
+    """The stage's tasks' own stats merged, else its stats.json: datatrove rewrites stats.json with
+    only the tasks a resumed run ran again, and nothing writes it on SLURM."""
+    from cosmo_blocks.run.summary import merge_stats
+
+    task_files = sorted(folder.glob(posixpath.join(stage_dir, "stats", "*.json")))
+    if not task_files:
+        return _json(folder, posixpath.join(stage_dir, "stats.json"))
+    return merge_stats(_bytes(folder, path) for path in task_files)
+
+
+def _bytes(folder: DataFolder, path: str) -> bytes:
+    with folder.open(path, "rb") as f:
+        return f.read()
 
 
 def _json(folder: DataFolder, path: str):

@@ -16,6 +16,7 @@ The summary reads the counters our blocks and datatrove's filters and writers ke
 """
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -44,18 +45,25 @@ def stage_folders(logging_dir: str | Path) -> list[tuple[str, Path]]:
 
 
 def load_stats(folder: str | Path, ranks: list[int] | None = None) -> list[dict]:
-    """A stage's step stats: its stats.json, or the merged per-task stats (of `ranks` when given)."""
+    """A stage's step stats: its tasks' own stats files merged (of `ranks` when given), else its
+    stats.json. The per-task files come first because datatrove rewrites stats.json with only the
+    tasks a resumed run ran again, and nothing writes it on SLURM."""
     folder = Path(folder)
-    if ranks is None and (folder / STATS_FILE).is_file():
-        return orjson.loads((folder / STATS_FILE).read_bytes())
     paths = sorted((folder / "stats").glob("*.json")) if (folder / "stats").is_dir() else []
     if ranks is not None:
         wanted = {f"{rank:05d}" for rank in ranks}
         paths = [p for p in paths if p.stem in wanted]
+    elif not paths and (folder / STATS_FILE).is_file():
+        return orjson.loads((folder / STATS_FILE).read_bytes())
+    return merge_stats(path.read_bytes() for path in paths)
+
+
+def merge_stats(task_files: Iterable[bytes]) -> list[dict]:
+    """The merged steps of per-task stats files (their bytes); a torn file is left out."""
     merged = PipelineStats()
-    for path in paths:
+    for raw in task_files:
         try:
-            merged = merged + PipelineStats.from_json(orjson.loads(path.read_bytes()))
+            merged = merged + PipelineStats.from_json(orjson.loads(raw))
         except (orjson.JSONDecodeError, KeyError, TypeError):
             continue  # a task killed while writing its stats
     return orjson.loads(merged.to_json())

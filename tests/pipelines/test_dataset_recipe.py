@@ -176,8 +176,8 @@ def test_cosmopedia_recipe_runs_every_stage_with_the_tiny_model(tiny_model, samp
     assert (out / "report" / "index.html").exists() and not (out / "README.md").exists()
 
 
-def test_select_recipe_picks_the_same_values_from_the_release_and_our_prompts(sample_seeds, tmp_path):
-    """`cosmo run select` over a released v0.1 parquet file and records whose format and audience our
+def test_subset_recipe_picks_the_same_values_from_the_release_and_our_prompts(sample_seeds, tmp_path):
+    """`cosmo run subset` over a released v0.1 parquet file and records whose format and audience our
     PromptBuilder chose: one selection (blogpost for college students) takes from both."""
     from cosmo_blocks.prompts import PromptBuilder
     from cosmo_blocks.seeds import SeedReader, TopicExtractor
@@ -198,7 +198,7 @@ def test_select_recipe_picks_the_same_values_from_the_release_and_our_prompts(sa
             doc.text = f"A generation for: {doc.metadata['topic']}"  # the selection reads the metadata only
             writer.write(doc, rank=0)
     out = tmp_path / "selected"
-    args = ["-m", "cosmo_blocks.cli", "run", "select", "--seeds", str(records), "--output", str(out)]
+    args = ["-m", "cosmo_blocks.cli", "run", "subset", "--seeds", str(records), "--output", str(out)]
     result = run_cli(*args, "--param", "format=blogpost", "--param", "audience=college_students")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [row for path in (out / "data").glob("*.parquet") for row in pq.read_table(path).to_pylist()]

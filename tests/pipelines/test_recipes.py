@@ -11,12 +11,18 @@ from cosmo_blocks.run import RunOptions, adapter_for, load_build
 from cosmo_blocks.run.stages import plan_stages
 
 PIPELINES = sorted(bundled_dir("pipelines").glob("*.py"))
+# what a pipeline needs besides --seeds
+PARAMS = {"mix": ("synthetic={seeds}",), "subset": ("format=blogpost",)}
 
 
 @pytest.mark.parametrize("script", PIPELINES, ids=lambda p: p.stem)
 def test_pipeline_builds(script, tmp_path, sample_seeds):
+    params = tuple(p.format(seeds=sample_seeds) for p in PARAMS.get(script.stem, ()))
     opts = RunOptions(
-        seeds=str(sample_seeds), output=str(tmp_path), model="mistralai/Mixtral-8x7B-Instruct-v0.1"
+        seeds=str(sample_seeds),
+        output=str(tmp_path),
+        model="mistralai/Mixtral-8x7B-Instruct-v0.1",
+        params=params,
     )
     stages = plan_stages(load_build(script)(opts), opts)
     adapter = adapter_for(opts)
@@ -29,7 +35,8 @@ def test_pipeline_builds(script, tmp_path, sample_seeds):
 
 def generator_of(name: str, **options):
     opts = RunOptions(output="unused", **options)
-    steps = load_build(find_pipeline(name))(opts)
+    built = load_build(find_pipeline(name))(opts)
+    steps = [step for item in built for step in getattr(item, "steps", [item])]  # steps or Stages
     (generator,) = [step for step in steps if hasattr(step, "engine_kwargs")]
     return generator
 

@@ -141,3 +141,13 @@ def test_summary_of_a_real_quickstart_run(tmp_path, tiny_model):
     # what `cosmo status` reads from a running task's log is the same start-up
     _, seconds = engine_ready(out / "logs" / "logs" / "task_00000.log")
     assert seconds == pytest.approx(summary["engine_start_seconds"], abs=0.1)
+
+
+def test_a_resumed_stage_counts_every_task_not_only_those_that_ran_again(tmp_path):
+    first = task_stats(10, 7, 2, 1, engine_start=20.0, generation_seconds=3.5, short=3, looped=1)
+    second = task_stats(6, 6, 0, 0, engine_start=10.0, generation_seconds=3.0, short=2, looped=0)
+    write_task(tmp_path, 0, first)
+    write_task(tmp_path, 1, second)
+    # a rerun after task 1 failed: datatrove rewrites stats.json with the tasks it ran, task 1 only
+    (tmp_path / "stats.json").write_text(second.to_json())
+    assert write_summary(tmp_path)["prompts"] == 16

@@ -10,7 +10,7 @@ from cosmo_blocks.writers import CosmopediaJsonlWriter, CosmopediaParquetWriter
 COLUMNS = [
     "prompt", "text", "token_length", "seed_data", "format", "audience",
     "id", "seed_id", "topic", "language", "model", "finish_reason",
-    "token_count", "original_text", "code_unverified",
+    "token_count", "original_text", "code_unverified", "source",
 ]  # fmt: skip
 
 

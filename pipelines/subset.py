@@ -2,9 +2,9 @@
 topic keyword, as one filters the released dataset with `datasets` (and with the same values: our
 records use the released vocabulary where a format or audience exists there).
 
-    cosmo run select --seeds hf://datasets/HuggingFaceTB/cosmopedia/data/stories --output stories-math \\
+    cosmo run subset --seeds hf://datasets/HuggingFaceTB/cosmopedia/data/stories --output stories-math \\
         --param "format=story_children,story_morality" --param topic=math
-    cosmo run select --seeds OUT/data --output OUT-college --param audience=college_students
+    cosmo run subset --seeds OUT/data --output OUT-college --param audience=college_students
 
 `--seeds` are the records (released v0.1 or v2 parquet, our jsonl/parquet; any fsspec path). Each
 param is a comma-separated list of shell patterns (`textbook*`); unset ones are not checked; `topic`
@@ -23,12 +23,12 @@ CRITERIA = ("format", "audience", "seed_data", "topic")
 
 def build(opts: RunOptions) -> list:
     if not opts.seeds:
-        raise ConfigError("the select pipeline needs --seeds: the records to select from")
+        raise ConfigError("the subset pipeline needs --seeds: the records to select from")
     chosen = {name: [v.strip() for v in opts.param(name, "").split(",") if v.strip()] for name in CRITERIA}
     chosen = {name: values for name, values in chosen.items() if values}
     if not chosen:
         raise ConfigError(
-            f"select what? give at least one of --param {', '.join(f'{c}=...' for c in CRITERIA)}"
+            f"a subset by what? give at least one of --param {', '.join(f'{c}=...' for c in CRITERIA)}"
         )
     return [
         CosmopediaReader(opts.seeds, limit=opts.limit),
