@@ -62,3 +62,11 @@ def test_cosmopedia_recipe_needs_seeds(tmp_path):
     build = load_build(find_pipeline("cosmopedia"))
     with pytest.raises(ConfigError, match="needs --seeds"):
         build(RunOptions(output=str(tmp_path)))
+
+
+def test_no_pipeline_shadows_a_standard_library_module():
+    # `python pipelines/NAME.py` puts pipelines/ first on sys.path: a pipelines/select.py would be
+    # imported by every script in place of the standard library's select
+    import sys
+
+    assert not {script.stem for script in PIPELINES} & sys.stdlib_module_names
