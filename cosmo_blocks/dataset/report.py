@@ -146,6 +146,20 @@ class RunFacts:
                         counts[match[1]] += int(_total(value))
         return {k: v for k, v in counts.items() if v}
 
+    def decontaminated(self) -> int | None:
+        """Documents the decontamination step checked, None when no stage ran one."""
+        from cosmo_blocks.dataset.decontamination import BenchmarkDecontaminator
+
+        steps = [
+            step
+            for stage in self.stages
+            for step in stage.steps
+            if str(step.get("name", "")).endswith(BenchmarkDecontaminator.name)
+        ]
+        if not steps:
+            return None
+        return sum(int(_total((step.get("stats") or {}).get("total", 0))) for step in steps)
+
     def dedup(self) -> dict:
         """The MinHash filter's counters (stage `dedup`), the `clusters` stage's, the duplicate rate
         (`dropped / total` of the filter) and the records in `dedup/removed/`."""
@@ -593,7 +607,12 @@ def render_html(facts: RunFacts) -> str:
     body.append("<h2>Contamination per benchmark</h2>")
     contamination = facts.contamination()
     png = plot_bars(contamination, "documents dropped as contaminated", "documents")
-    body.append(_img(png, "contamination") or _note("No decontamination in this run (contaminated/, stats)."))
+    checked = facts.decontaminated()
+    if checked is not None:
+        dropped = sum(contamination.values())
+        body.append(f"<p>Decontamination checked {checked:,} documents and dropped {dropped:,}.</p>")
+    missing = "No decontamination in this run (contaminated/, stats)." if checked is None else ""
+    body.append(_img(png, "contamination") or (_note(missing) if missing else ""))
 
     body.append("<h2>Sample records</h2>")
     body += [render_sample(record) for record in facts.samples]

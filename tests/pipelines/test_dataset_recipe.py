@@ -83,6 +83,8 @@ def check_dataset(out: Path, planted: dict) -> None:
     removed = [r for path in (out / "dedup" / "removed").glob("*.jsonl") for r in read_jsonl(path)]
     assert Counter(r["filter_reason"] for r in removed) == {"duplicate": COPIED + len(distinct_lost)}
     page = (out / "report" / "index.html").read_text()
+    checked = len(planted["docs"]) - len(distinct_lost)  # the dedup filter's survivors, then decontaminated
+    assert f"Decontamination checked {checked:,} documents and dropped {len(planted['hosts'])}." in page
     assert '<img alt="contamination"' in page and f'removed_cluster_size_2</td><td class="n">{COPIED}' in page
     header = yaml.safe_load((out / "README.md").read_text().split("---")[1])
     assert header["dataset_info"]["splits"][0]["num_examples"] == len(kept)
