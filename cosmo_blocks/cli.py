@@ -225,41 +225,127 @@ def prompts():
 @prompts.command(
     "render",
     epilog="\b\nExamples:\n  cosmo prompts render --seeds seeds.jsonl -n 3\n"
-    "  cosmo prompts render --seeds seeds.jsonl --format story --audience children --language ko",
+    "  cosmo prompts render --seeds seeds.jsonl --format story --audience children --language ko\n"
+    "  cosmo prompts render --pipeline quickstart -n 2\n"
+    "  cosmo prompts render --pipeline my_recipe.py --seeds seeds.jsonl --param subset=khanacademy",
 )
-@click.option("--seeds", required=True, help="Seed file, folder or glob.")
-@click.option("-n", "count", type=int, default=5, show_default=True, help="How many prompts.")
+@click.option("--seeds", help="Seed file, folder or glob (needed without --pipeline).")
+@click.option(
+    "--pipeline",
+    help=f"Show the prompts of this pipeline (bundled: {_choices(_pipelines)}; or a script): its steps "
+    "up to each PromptBuilder run here, nothing after them (no engine).",
+)
+@click.option("-n", "count", type=int, default=5, show_default=True, help="How many prompts (per stage).")
 @click.option("--format", "format_", help=f"Only this format: {_choices(_formats)}.")
 @click.option("--audience", help=f"Only this audience: {_choices(_audiences)}.")
+@click.option("--language", default=None, help=f"Template language: {_choices(_languages)}. Default: en.")
+@click.option("--variants", type=int, default=None, help="Prompts per seed. Default: 1.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A knob of the --pipeline.")
 @click.option(
-    "--language", default="en", show_default=True, help=f"Template language: {_choices(_languages)}."
+    "--output",
+    help="With --pipeline: the run's output folder, where its earlier stages wrote what this one reads "
+    "(default: a temporary folder).",
 )
-@click.option("--variants", type=int, default=1, show_default=True, help="Prompts per seed.")
-def prompts_render(seeds, count, format_, audience, language, variants):
-    """Print the first N prompts built from SEEDS."""
+def prompts_render(seeds, pipeline, count, format_, audience, language, variants, params, output):
+    """Print the first N prompts built from SEEDS, or those of a pipeline, without any engine."""
     from itertools import islice
 
+    if pipeline:
+        given = {"--format": format_, "--audience": audience, "--language": language, "--variants": variants}
+        if any(v is not None for v in given.values()):
+            raise ConfigError(
+                f"{', '.join(k for k, v in given.items() if v is not None)} apply to the default templates "
+                "only: a pipeline's PromptBuilder has its own (use --param for the pipeline's knobs)"
+            )
+        _render_pipeline(pipeline, seeds, params, output, count)
+        return
+    if params or output:
+        raise ConfigError("--param and --output apply with --pipeline only")
+    if not seeds:
+        raise ConfigError("give --seeds (a seed file, folder or glob), or --pipeline NAME")
     from cosmo_blocks.prompts import PromptBuilder
     from cosmo_blocks.seeds import SeedReader, TopicExtractor
 
     builder = PromptBuilder(
         mix={format_: 1} if format_ else None,
         audiences=[audience] if audience else None,
-        language=language,
-        variants=variants,
+        language=language or "en",
+        variants=variants or 1,
     )
-    steps = [SeedReader(seeds), TopicExtractor(), builder]
+    for doc in islice(_pipe([SeedReader(seeds), TopicExtractor(), builder]), count):
+        _echo_prompt(doc)
+
+
+def _pipe(steps):
     data = None
     for step in steps:
         data = step(data)
-    for doc in islice(data, count):
-        meta = doc.metadata
-        click.secho(
-            f"=== {doc.id}  format={meta['format']} audience={meta['audience']} "
-            f"language={meta['language']} topic={meta['topic']!r}",
-            bold=True,
-        )
-        click.echo(meta["prompt"])
+    return data
+
+
+def _echo_prompt(doc) -> None:
+    from cosmo_blocks.prompts.builder import SYSTEM_PROMPT
+
+    meta = doc.metadata
+    click.secho(
+        f"=== {doc.id}  format={meta['format']} audience={meta['audience']} "
+        f"language={meta['language']} topic={meta.get('topic', '')!r}",
+        bold=True,
+    )
+    if meta.get(SYSTEM_PROMPT) is not None:
+        click.secho("--- system prompt", dim=True)
+        click.echo(meta[SYSTEM_PROMPT], nl=not meta[SYSTEM_PROMPT].endswith("\n"))
+        click.secho("--- prompt", dim=True)
+    click.echo(meta["prompt"])
+
+
+def _render_pipeline(name: str, seeds, params, output, count: int) -> None:
+    """Build the pipeline, then per stage with a PromptBuilder run its steps up to that builder only."""
+    import tempfile
+    from itertools import islice
+
+    from cosmo_blocks.prompts import PromptBuilder
+    from cosmo_blocks.resources import find_pipeline
+    from cosmo_blocks.run import RunOptions, Stage, load_build
+
+    script = find_pipeline(name)
+    with tempfile.TemporaryDirectory(prefix="cosmo-prompts-") as tmp:
+        opts = RunOptions(seeds=seeds, output=output or tmp, params=tuple(params))
+        built = load_build(script)(opts)
+        stages = built if any(isinstance(s, Stage) for s in built) else [Stage("main", list(built))]
+        for stage in stages:
+            cut = [i for i, step in enumerate(stage.steps) if isinstance(step, PromptBuilder)]
+            if not cut:
+                continue
+            steps = stage.steps[: cut[-1] + 1]
+            engine = next((s for s in steps if _uses_engine(s)), None)
+            if len(stages) > 1:
+                click.secho(f"# stage {stage.name}", bold=True)
+            if engine is not None:
+                click.echo(
+                    f"(its prompts need {type(engine).__name__}, which generates: run the pipeline, "
+                    "then render from what it wrote)"
+                )
+                continue
+            try:
+                for doc in islice(_pipe(steps), count):
+                    _echo_prompt(doc)
+            except ConfigError as e:
+                raise ConfigError(
+                    f"stage {stage.name!r} of {script.name}: {e} (a stage that reads what an earlier stage "
+                    "wrote needs --output of a run that got that far)"
+                ) from None
+        if not any(isinstance(s, PromptBuilder) for stage in stages for s in stage.steps):
+            raise ConfigError(f"{script.name} has no PromptBuilder step: it builds no prompts")
+
+
+def _uses_engine(step) -> bool:
+    """A generation block, or a step that asks one (TopicEnricher, SubtopicExpander, ClusterLabeller)."""
+    from cosmo_blocks.generation.base import GenerationBlock
+
+    return isinstance(step, GenerationBlock) or any(
+        isinstance(value, GenerationBlock) for value in vars(step).values()
+    )
 
 
 @main.command("tiny-model", epilog="\b\nExample:\n  cosmo tiny-model ~/models/tiny-mixtral")

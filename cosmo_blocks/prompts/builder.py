@@ -7,7 +7,10 @@ from datatrove.utils.logging import logger
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
-from cosmo_blocks.prompts.templates import TemplateError, load_catalog
+from cosmo_blocks.prompts.templates import MissingField, TemplateError, load_catalog
+
+# where a prompt's system prompt goes, for the generation blocks to send as the chat's system message
+SYSTEM_PROMPT = "system_prompt"
 
 
 def unit_hash(*parts) -> float:
@@ -25,29 +28,22 @@ def pick_weighted(weights: dict[str, float], u: float) -> str:
     return name
 
 
-class MissingField(LookupError):
-    """A template names an enrichment field that this document does not have (or has empty)."""
-
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
-
 class PromptBuilder(PipelineStep):
     """Turn each seed into `variants` prompts, recording format, audience, language, topic, prompt.
 
-    Templates may also name the enrichment fields {related_concepts} and {prerequisites} (a
-    list, rendered "a, b, c") and {difficulty} (a level, rendered by its name in the language,
-    e.g. "middle school"). A seed that lacks a field its template names, or has it empty, gets
-    no prompt for that variant: it is counted as `skipped_missing_<field>`, with a warning
-    naming the template and the field once per template and field.
+    Each prompt is its format's Jinja2 template (prompts/<language>/<format>.txt) filled with the
+    seed: {{ topic }}, {{ context }}, {{ audience }}, {{ topic_clause }} (true for a deterministic
+    share of the seeds that have a topic), any metadata field of the seed ({{ title }}, a recipe's
+    own), and the enrichment fields {{ related_concepts }} and {{ prerequisites }} (a list,
+    rendered "a, b, c") and {{ difficulty }} (a level, rendered by its name in the language, e.g.
+    "middle school"). A format with a `<format>.system.txt` also gets its system prompt, under
+    metadata `system_prompt`.
 
-    A template may instead name {enrichment_clause}, which never skips a seed: it is the
-    manifest's [enrichment_clause] for the language, filled with the seed's fields, or "" for a
-    seed without them, whose prompt is then exactly what it would be without the clause. The
-    manifest may list alternatives, fullest first; the first whose fields the seed all has (each
-    non-empty) is used, so a partial set gets a shorter clause or none. Prompts with a clause
-    are counted as `enrichment_clause`.
+    A seed that lacks a field its template prints, or has it empty, gets no prompt for that
+    variant: it is counted as `skipped_missing_<field>`, with a warning naming the template and the
+    field once per template and field. A field the template tests first (`{% if prerequisites %}`)
+    is optional: a seed without it renders the other branch, and each prompt whose seed had it is
+    counted as `with_<field>`.
 
     Args:
         mix: share per format (default: the manifest's shares), e.g. {"textbook": 1}.
@@ -89,6 +85,8 @@ class PromptBuilder(PipelineStep):
         )
         self.salt = salt
         self._warned = set()
+        self._audience_names = self.catalog.audience_names.get(language, {})
+        self._difficulty_names = self.catalog.difficulty_names.get(language, {})
         for format_ in self.mix:
             self.catalog.template(format_, language)  # every chosen format must exist in this language
 
@@ -147,55 +145,52 @@ class PromptBuilder(PipelineStep):
         return choice
 
     def render(self, doc: Document, format_: str, audience: str, variant: int) -> str:
-        """The filled template; MissingField when it names an enrichment field the document lacks."""
+        """The filled template; MissingField when it prints a field the document lacks."""
         return self._render(doc, format_, audience, variant)[0]
 
-    def _render(self, doc: Document, format_: str, audience: str, variant: int) -> tuple[str, bool]:
-        """The filled template, and whether it got a (non-empty) enrichment clause."""
+    def _render(self, doc: Document, format_: str, audience: str, variant: int):
+        """The prompt, the system prompt (or None), and the optional fields this seed filled."""
         meta = doc.metadata
-        names = self.catalog.audience_names.get(self.language, {})
-        topic = meta.get(keys.TOPIC) or ""
-        clause = ""
-        if topic and unit_hash(self.salt, "clause", meta[keys.SEED_ID], variant) < self.topic_clause_share:
-            clause = self.catalog.topic_clause.get(self.language, "").format(topic=topic)
         template = self.catalog.template(format_, self.language)
-        enrichment_clause = ""
-        if "enrichment_clause" in template.fields:
-            enrichment_clause = self.enrichment_clause(meta, topic)
-        prompt = template.render(
-            topic=topic,
-            context=meta.get(keys.CONTEXT, doc.text),
-            audience=names.get(audience, audience.replace("_", " ")),
-            topic_clause=clause,
-            enrichment_clause=enrichment_clause,
-            **{name: self.enrichment_value(meta, name) for name in template.enrichment_fields},
-        )
-        return prompt, bool(enrichment_clause)
-
-    def enrichment_clause(self, meta: dict, topic: str) -> str:
-        """The manifest's first [enrichment_clause] alternative whose fields this seed all has, filled;
-        "" when none fits (a seed never enriched, or one missing what every alternative names)."""
-        for clause in self.catalog.enrichment_clause.get(self.language, ()):
-            try:
-                values = {name: self.enrichment_value(meta, name) for name in clause.enrichment_fields}
-            except MissingField:
+        topic = meta.get(keys.TOPIC) or ""
+        values = {
+            "topic": topic,
+            "context": meta.get(keys.CONTEXT, doc.text),
+            "audience": self._audience_names.get(audience, audience.replace("_", " ")),
+            "topic_clause": bool(topic)
+            and unit_hash(self.salt, "clause", meta.get(keys.SEED_ID, doc.id), variant)
+            < self.topic_clause_share,
+        }
+        filled = []
+        for name in template.fields:
+            if name in values:
                 continue
-            return clause.render(topic=topic, **values)
-        return ""
+            value = self.field_value(meta, name)
+            if value is not None:
+                values[name] = value
+                if name not in template.required:
+                    filled.append(name)
+            elif name in template.required:
+                raise MissingField(name)
+        return template.render(**values), template.render_system(**values), filled
 
-    def enrichment_value(self, meta: dict, name: str) -> str:
-        """An enrichment field as prompt text: a list as "a, b, c", a difficulty level by its name."""
+    def field_value(self, meta: dict, name: str):
+        """A seed field as the template sees it, None when missing or empty: an enrichment list as
+        "a, b, c", a difficulty level by its name in the language, anything else as it is."""
         value = meta.get(name)
-        if isinstance(value, list | tuple):
-            value = ", ".join(str(item).strip() for item in value if str(item).strip())
-        elif value is not None:
-            value = str(value).strip()
-        if not value:
-            raise MissingField(name)
-        if name == keys.DIFFICULTY:
-            names = self.catalog.difficulty_names.get(self.language, {})
-            value = names.get(value, value.replace("_", " "))
-        return value
+        if name in keys.ENRICHMENT_FIELDS:
+            if isinstance(value, list | tuple):
+                value = ", ".join(str(item).strip() for item in value if str(item).strip())
+            elif value is not None:
+                value = str(value).strip()
+            if value and name == keys.DIFFICULTY:
+                value = self._difficulty_names.get(value, value.replace("_", " "))
+        empty = (
+            not value.strip()
+            if isinstance(value, str)
+            else isinstance(value, list | tuple | dict) and not value
+        )
+        return None if empty else value
 
     def skip_missing(self, seed_id: str, format_: str, field: str) -> None:
         """Count a prompt whose template needs a field this seed lacks; warn once per template and field."""
@@ -203,10 +198,15 @@ class PromptBuilder(PipelineStep):
         template = self.catalog.template(format_, self.language)
         if (template.path, field) not in self._warned:
             self._warned.add((template.path, field))
+            remedy = (
+                "run an enrichment step (HeuristicEnricher, TopicEnricher) before PromptBuilder"
+                if field in keys.ENRICHMENT_FIELDS
+                else f"give the seeds a {field!r}"
+            )
             logger.warning(
-                f"template {template.path} names {{{field}}}, which seed {seed_id!r} lacks: its prompt is "
-                f"skipped and counted as skipped_missing_{field} (this warning is shown once per template "
-                "and field); run an enrichment step (HeuristicEnricher, TopicEnricher) before PromptBuilder"
+                f"template {template.path} prints {{{{ {field} }}}}, which seed {seed_id!r} lacks: its prompt "
+                f"is skipped and counted as skipped_missing_{field} (this warning is shown once per template "
+                f"and field); {remedy}, or make the field optional with {{% if {field} %}}...{{% endif %}}"
             )
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -217,7 +217,7 @@ class PromptBuilder(PipelineStep):
                 format_, audience = self.choose(seed_id, variant, taken)
                 taken.add((format_, audience))
                 try:
-                    prompt, enriched = self._render(seed, format_, audience, variant)
+                    prompt, system, filled = self._render(seed, format_, audience, variant)
                 except MissingField as missing:
                     self.skip_missing(seed_id, format_, missing.field)
                     continue
@@ -233,7 +233,9 @@ class PromptBuilder(PipelineStep):
                         keys.PROMPT: prompt,
                     }
                 )
+                if system is not None:
+                    meta[SYSTEM_PROMPT] = system
                 self.stat_update("prompts", f"format_{format_}", f"audience_{audience}")
-                if enriched:
-                    self.stat_update("enrichment_clause")
+                for name in filled:
+                    self.stat_update(f"with_{name}")
                 yield Document(text="", id=f"{seed_id}/{variant}", metadata=meta)

@@ -1,23 +1,46 @@
-"""Prompt templates: files under prompts/<language>/<format>.txt plus prompts/manifest.toml."""
+"""Prompt templates: Jinja2 files under prompts/<language>/, plus prompts/manifest.toml.
 
-import string
+`<format>.txt` is the prompt (the chat's user turn); an optional `<format>.system.txt` beside it
+is that format's system prompt. Both are Jinja2 over the same fields, and every field a template
+names is checked when the catalog loads: a field no seed can provide is a TemplateError naming
+the template file and the field.
+"""
+
+import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.utils import missing
+
+from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
-from cosmo_blocks.keys import ENRICHMENT_FIELDS
 from cosmo_blocks.resources import bundled_dir
 
 # the installation's prompts/ (the wheel's copy, or the checkout's); override with templates_dir=
 DEFAULT_TEMPLATES_DIR = bundled_dir("prompts")
-# every seed has these; the enrichment fields only after an enrichment step set them
-FIELDS = ("topic", "context", "audience", "topic_clause", "enrichment_clause", *ENRICHMENT_FIELDS)
-# fields that render as "" when a seed has nothing for them, so that naming them never skips a seed
-OPTIONAL_FIELDS = ("topic_clause", "enrichment_clause")
-# what an [enrichment_clause] alternative may name
-CLAUSE_FIELDS = ("topic", *ENRICHMENT_FIELDS)
-# how a difficulty level reads inside a prompt ("at a {difficulty} level"), per language;
+SYSTEM_SUFFIX = ".system.txt"
+# every prompt gets these: the topic ("" when the seed has none), the seed's extract, the audience
+# as named in the language, and whether this prompt adds the topic clause (drawn per seed)
+BASE_FIELDS = ("topic", "context", "audience", "topic_clause")
+# metadata a seed may carry (a seed source, a clustering or retrieval step, an enrichment step);
+# a manifest's `seed_fields = [...]` adds a recipe's own
+SEED_FIELDS = (
+    keys.TITLE,
+    keys.URL,
+    keys.SEED_ID,
+    keys.SEED_DATA,
+    keys.SOURCE,
+    keys.CLUSTER,
+    keys.CATEGORY,
+    keys.SUBCATEGORY,
+    keys.SUBTOPIC,
+    *keys.ENRICHMENT_FIELDS,
+)
+# how a difficulty level reads inside a prompt ("at a {{ difficulty }} level"), per language;
 # a manifest's [difficulties.<language>] table overrides these
 DIFFICULTY_NAMES = {
     "en": {
@@ -35,30 +58,138 @@ DIFFICULTY_NAMES = {
         "expert": "전문가",
     },
 }
+# `{name}` in a template's literal text: a str.format field that Jinja2 would print as it is
+SINGLE_BRACE_FIELD = re.compile(r"(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})")
 
 
 class TemplateError(ConfigError):
-    """A format, audience, language or template file that the prompts folder does not provide."""
+    """A format, audience, language, template file or field that the prompts folder does not provide."""
+
+
+class MissingField(jinja2.UndefinedError):
+    """A template prints a field that this seed does not have (or has empty)."""
+
+    def __init__(self, field: str, message: str | None = None):
+        super().__init__(message or f"{field!r} is undefined")
+        self.field = field
+
+
+class GuardedUndefined(jinja2.StrictUndefined):
+    """A field the seed lacks: false in a test (`{% if related_concepts %}`); printed, MissingField."""
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=jinja2.UndefinedError):
+        if obj is missing and name is not None:  # a field, not an attribute of one
+            exc = functools.partial(MissingField, name)
+        super().__init__(hint, obj, name, exc)
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ENVIRONMENT = jinja2.Environment(
+    undefined=GuardedUndefined,
+    keep_trailing_newline=True,  # a template's last newline is part of the prompt
+    autoescape=False,
+)
+
+
+@functools.cache
+def compiled(text: str) -> jinja2.Template:
+    """The compiled template, once per process: a Template holds only its text, so it pickles (to
+    executor workers, SLURM tasks) and serializes (datatrove's executor.json) as plain data."""
+    return ENVIRONMENT.from_string(text)
 
 
 @dataclass(frozen=True)
 class Template:
+    """One format in one language: its prompt and optional system prompt, and their fields.
+
+    `fields`: every field either names, in order of first use. `required`: those a seed must have
+    (each non-empty) to get a prompt; a field named in a test (`{% if x %}`, `x if ... else ...`,
+    `x | default(...)`) is optional instead, and a seed without it renders the other branch.
+    """
+
     path: Path
     text: str
+    system_text: str | None = None
+    fields: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The fields the template names, in order of first use."""
-        return tuple(dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(self.text) if name))
+    def render(self, **values) -> str:
+        """The filled prompt; a field not given is undefined (false in a test, MissingField if printed)."""
+        return compiled(self.text).render(values)
 
-    @property
-    def enrichment_fields(self) -> tuple[str, ...]:
-        """The fields that only an enrichment step sets: a seed without them gets no prompt."""
-        return tuple(f for f in self.fields if f in ENRICHMENT_FIELDS)
+    def render_system(self, **values) -> str | None:
+        """The filled system prompt, or None when the format has none."""
+        return None if self.system_text is None else compiled(self.system_text).render(values)
 
-    def render(self, **values: str) -> str:
-        """The filled template; an optional clause not given renders as ""."""
-        return self.text.format_map(dict.fromkeys(OPTIONAL_FIELDS, "") | values)
+
+def _parse(text: str, where: Path) -> nodes.Template:
+    try:
+        ast = ENVIRONMENT.parse(text)
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"template {where} line {e.lineno}: {e.message}") from None
+    literal = [value for _, kind, value in _tokens_outside_raw(text) if kind == "data"]
+    single = sorted({m for chunk in literal for m in SINGLE_BRACE_FIELD.findall(chunk)})
+    if single:
+        raise TemplateError(
+            f"template {where} names field(s) {_braced(single)} with single braces, which Jinja2 prints "
+            f"as they are: write {{{{ {single[0]} }}}} (or {{% raw %}}{{{single[0]}}}{{% endraw %}} for "
+            "the literal text)"
+        )
+    return ast
+
+
+def _tokens_outside_raw(text: str):
+    inside = False
+    for token in ENVIRONMENT.lex(text):
+        if token[1] in ("raw_begin", "raw_end"):
+            inside = token[1] == "raw_begin"
+        elif not inside:
+            yield token
+
+
+def _fields_in_order(ast: nodes.Template) -> list[str]:
+    undeclared = meta.find_undeclared_variables(ast)
+    return [n for n in dict.fromkeys(node.name for node in ast.find_all(nodes.Name)) if n in undeclared]
+
+
+def _tested(ast: nodes.Template) -> set[str]:
+    """Fields the template tests before use: optional, a seed without them renders another branch."""
+    tests = [node.test for node in ast.find_all((nodes.If, nodes.CondExpr))]
+    tests += [f.node for f in ast.find_all(nodes.Filter) if f.name in ("default", "d")]
+    return {name.name for test in tests for name in test.find_all(nodes.Name)} | {
+        test.name for test in tests if isinstance(test, nodes.Name)
+    }
+
+
+def _braced(names) -> str:
+    return ", ".join("{" + n + "}" for n in names)
+
+
+def compile_template(path: Path, text: str, system_text: str | None, available: tuple[str, ...]) -> Template:
+    """A Template, its fields checked against those a seed can provide."""
+    system_path = path.with_name(path.stem + SYSTEM_SUFFIX)
+    asts = [(path, _parse(text, path))]
+    if system_text is not None:
+        asts.append((system_path, _parse(system_text, system_path)))
+    fields, tested = [], set()
+    for where, ast in asts:
+        names = _fields_in_order(ast)
+        unknown = [n for n in names if n not in BASE_FIELDS and n not in available]
+        if unknown:
+            raise TemplateError(
+                f"template {where} names field(s) {_braced(unknown)} that no seed provides; available "
+                f"fields: {_braced((*BASE_FIELDS, *available))} (a recipe's own seed fields go in its "
+                'manifest.toml as seed_fields = ["..."])'
+            )
+        fields += [n for n in names if n not in fields]
+        tested |= _tested(ast)
+    required = tuple(n for n in fields if n not in BASE_FIELDS and n not in tested)
+    for source in (text, system_text):
+        if source is not None:
+            compiled(source)  # compile errors, like parse errors, surface here
+    return Template(path, text, system_text, tuple(fields), required)
 
 
 @dataclass(frozen=True)
@@ -71,8 +202,7 @@ class Catalog:
     topic_clause: dict
     templates: dict[str, Template]  # by "language/format"
     difficulty_names: dict[str, dict[str, str]] = field(default_factory=dict)
-    # per language, the alternatives of the enrichment clause, fullest first
-    enrichment_clause: dict[str, tuple[Template, ...]] = field(default_factory=dict)
+    seed_fields: tuple[str, ...] = SEED_FIELDS
 
     def template(self, format_: str, language: str) -> Template:
         if f"{language}/{format_}" not in self.templates:
@@ -83,52 +213,7 @@ class Catalog:
         return self.templates[f"{language}/{format_}"]
 
 
-def _field_names(text: str, where: str) -> set[str]:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as e:
-        raise TemplateError(f"{where}: {e} (write a literal brace as {{{{ or }}}})") from None
-
-
-def _braced(names) -> str:
-    return ", ".join("{" + n + "}" for n in names)
-
-
-def _check_fields(path: Path, text: str) -> None:
-    unknown = sorted(n for n in _field_names(text, f"template {path}") if n not in FIELDS)
-    if unknown:
-        raise TemplateError(
-            f"template {path} names field(s) {_braced(unknown)} that no seed provides; available fields: "
-            f"{_braced(FIELDS)}"
-        )
-
-
-def _load_enrichment_clause(manifest: dict, manifest_path: Path) -> dict[str, tuple[Template, ...]]:
-    """[enrichment_clause]: per language, one clause or a list of alternatives, fullest first.
-
-    Each alternative names some of {related_concepts} {difficulty} {prerequisites} (and maybe
-    {topic}); PromptBuilder renders the first one whose fields the seed all has.
-    """
-    clauses = {}
-    for language, value in manifest.get("enrichment_clause", {}).items():
-        alternatives = [value] if isinstance(value, str) else value
-        if not isinstance(alternatives, list) or not all(isinstance(a, str) for a in alternatives):
-            raise TemplateError(
-                f"[enrichment_clause] {language} in {manifest_path} must be a string or a list of strings"
-            )
-        for text in alternatives:
-            where = f"[enrichment_clause] {language} in {manifest_path}"
-            unknown = sorted(n for n in _field_names(text, where) if n not in CLAUSE_FIELDS)
-            if unknown:
-                raise TemplateError(
-                    f"{where} names {_braced(unknown)}; a clause may name {_braced(CLAUSE_FIELDS)}"
-                )
-        clauses[language] = tuple(Template(manifest_path, text) for text in alternatives)
-    return clauses
-
-
-def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
-    root = Path(templates_dir or DEFAULT_TEMPLATES_DIR)
+def _read_manifest(root: Path) -> tuple[dict, Path]:
     manifest_path = root / "manifest.toml"
     if not manifest_path.is_file():
         raise TemplateError(f"no prompt manifest at {manifest_path}")
@@ -140,14 +225,30 @@ def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
     for name, spec in formats.items():
         if not isinstance(spec.get("audiences"), list) or not spec["audiences"]:
             raise TemplateError(f'[formats.{name}] in {manifest_path} needs audiences = ["...", ...]')
+    own = manifest.get("seed_fields", [])
+    if not isinstance(own, list) or not all(isinstance(f, str) and f.isidentifier() for f in own):
+        raise TemplateError(f'seed_fields in {manifest_path} must be a list of names, e.g. ["question"]')
+    return manifest, manifest_path
+
+
+def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
+    root = Path(templates_dir or DEFAULT_TEMPLATES_DIR)
+    manifest, manifest_path = _read_manifest(root)
+    formats = manifest.get("formats", {})
+    available = tuple(dict.fromkeys((*SEED_FIELDS, *manifest.get("seed_fields", []))))
     templates = {}
     for path in sorted(root.glob("*/*.txt")):
+        if path.name.endswith(SYSTEM_SUFFIX):
+            if not path.with_name(path.name.removesuffix(SYSTEM_SUFFIX) + ".txt").is_file():
+                raise TemplateError(f"system prompt {path} has no prompt template beside it")
+            continue
         format_, language = path.stem, path.parent.name
         if format_ not in formats:
             raise TemplateError(f"template {path} has no [formats.{format_}] entry in {manifest_path}")
+        system_path = path.with_name(format_ + SYSTEM_SUFFIX)
+        system_text = system_path.read_text(encoding="utf-8") if system_path.is_file() else None
         text = path.read_text(encoding="utf-8")
-        _check_fields(path, text)
-        templates[f"{language}/{format_}"] = Template(path, text)
+        templates[f"{language}/{format_}"] = compile_template(path, text, system_text, available)
     difficulty_names = {
         language: DIFFICULTY_NAMES.get(language, {}) | manifest.get("difficulties", {}).get(language, {})
         for language in DIFFICULTY_NAMES.keys() | manifest.get("difficulties", {}).keys()
@@ -159,5 +260,5 @@ def load_catalog(templates_dir: str | Path | None = None) -> Catalog:
         manifest.get("topic_clause", {}),
         templates,
         difficulty_names,
-        _load_enrichment_clause(manifest, manifest_path),
+        available,
     )

@@ -1,8 +1,8 @@
 """PromptBuilder and the template files under prompts/."""
 
 import hashlib
+import re
 import shutil
-import string
 from collections import Counter
 
 import pytest
@@ -11,6 +11,7 @@ from datatrove.data import Document
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.prompts import PromptBuilder, TemplateError, load_catalog
+from cosmo_blocks.prompts.builder import SYSTEM_PROMPT
 from cosmo_blocks.seeds import SeedReader, TopicExtractor
 from tests.conftest import REPO, run_cli, run_steps, stats_of
 
@@ -28,16 +29,14 @@ def read_seeds(seeds) -> dict:
 def expected_prompts(builder, seed, format_, audience) -> set[str]:
     """The template filled with this seed's own values, with and without the topic clause."""
     meta, language = seed.metadata, builder.language
-    clause = builder.catalog.topic_clause[language].format(topic=meta[keys.TOPIC])
     return {
-        builder.catalog.template(format_, language).text.format(
+        builder.catalog.template(format_, language).render(
             topic=meta[keys.TOPIC],
             context=meta[keys.CONTEXT],
             audience=builder.catalog.audience_names[language][audience],
             topic_clause=topic_clause,
-            enrichment_clause="",
         )
-        for topic_clause in ("", clause)
+        for topic_clause in (False, True)
     }
 
 
@@ -174,13 +173,15 @@ def assert_instruction_first(catalog_dir=None):
         language, format_ = name.split("/")
         builder = PromptBuilder(language=language, topic_clause_share=1.0, templates_dir=catalog_dir)
         first_line = template.text.split("\n", 1)[0]
-        opening = [literal.strip() for literal, *_ in string.Formatter().parse(first_line) if literal.strip()]
+        opening = [
+            literal.strip() for literal in re.split(r"\{\{.*?\}\}|\{%.*?%\}", first_line) if literal.strip()
+        ]
         requirements = [line for line in template.text.splitlines() if line.startswith("- ")]
         assert opening and len(requirements) >= 3, name
         prompt = builder.render(seed, format_, catalog.formats[format_]["audiences"][0], 0)
         start = prompt.index(extract)
         # the enrichment clause, where a template has one, belongs to the instruction too
-        clause = ["RELATED-9b2e", "PREREQ-e5d0"] if "enrichment_clause" in template.fields else []
+        clause = ["RELATED-9b2e", "PREREQ-e5d0"] if keys.RELATED_CONCEPTS in template.fields else []
         for text in [*opening, *requirements, topic, *clause]:
             assert prompt.index(text) + len(text) <= start, (name, text)
         cue = prompt[start + len(extract) :].strip().strip('"').strip()
@@ -199,23 +200,25 @@ def test_instruction_check_catches_an_extract_moved_up(tmp_path):
     story = templates / "ko" / "story.txt"
     text = story.read_text(encoding="utf-8")
     first, rest = text.split("\n", 1)
-    story.write_text(first + '\n"{context}"\n' + rest.replace('"{context}"', ""), encoding="utf-8")
+    story.write_text(first + '\n"{{ context }}"\n' + rest.replace('"{{ context }}"', ""), encoding="utf-8")
     with pytest.raises(AssertionError, match="ko/story"):
         assert_instruction_first(templates)
 
 
 def test_template_naming_a_missing_field_fails_with_its_name(tmp_path):
     templates = template_copy(tmp_path)
-    (templates / "en" / "wikihow.txt").write_text("Write a guide about {topic} for {reader_age}.\n")
+    (templates / "en" / "wikihow.txt").write_text("Write a guide about {{ topic }} for {{ reader_age }}.\n")
     with pytest.raises(TemplateError) as err:
         PromptBuilder(templates_dir=templates)
     assert "wikihow.txt" in str(err.value) and "{reader_age}" in str(err.value)
+    assert "no seed provides" in str(err.value)
 
 
 def test_a_user_adds_a_format_by_adding_a_file(tmp_path, sample_seeds):
     templates = template_copy(tmp_path)
     (templates / "en" / "lecture.txt").write_text(
-        "Write lecture notes for {audience}{topic_clause} on {topic}:\n{context}\n"
+        'Write lecture notes for {{ audience }}{% if topic_clause %} within the context of "{{ topic }}"'
+        "{% endif %} on {{ topic }}:\n{{ context }}\n"
     )
     with open(templates / "manifest.toml", "a") as f:
         f.write('\n[formats.lecture]\nshare = 0.0\naudiences = ["college_students"]\n')
@@ -297,9 +300,9 @@ def test_prompts_render_command(sample_seeds):
 
 
 ENRICHED_TEMPLATE = (
-    "Write a lesson for {audience} at a {difficulty} level{topic_clause}.\n\n"
-    "Requirements:\n- Connect it to {related_concepts}.\n- Assume the reader knows {prerequisites}.\n"
-    "- No title.\n\nTopic: {topic}\n\nExtract:\n{context}\n\nLesson:\n"
+    "Write a lesson for {{ audience }} at a {{ difficulty }} level.\n\n"
+    "Requirements:\n- Connect it to {{ related_concepts }}.\n- Assume the reader knows {{ prerequisites }}.\n"
+    "- No title.\n\nTopic: {{ topic }}\n\nExtract:\n{{ context }}\n\nLesson:\n"
 )
 
 
@@ -336,7 +339,7 @@ def test_enrichment_fields_render_as_phrases(tmp_path):
 
 
 def test_difficulty_names_follow_the_language_and_the_manifest(tmp_path):
-    text = "{audience} {difficulty} {topic_clause}\n{related_concepts}\n{prerequisites}\n{topic}\n{context}\n"
+    text = "{{ audience }} {{ difficulty }} \n{{ related_concepts }}\n{{ prerequisites }}\n{{ topic }}\n{{ context }}\n"
     templates = lesson_templates(tmp_path, text, language="ko")
     builder = PromptBuilder(templates_dir=templates, mix={"lesson": 1}, language="ko", topic_clause_share=0)
     [doc] = builder.run(iter([seed("s1", **ENRICHED)]))
@@ -374,25 +377,27 @@ def test_a_seed_without_an_enrichment_field_is_a_counted_skip(tmp_path, log_line
     warnings = [line for line in log_lines if "lesson.txt" in line]
     assert len(warnings) == 3  # once per template and field, not once per seed
     for field in keys.ENRICHMENT_FIELDS:
-        assert sum(f"{{{field}}}" in line and f"skipped_missing_{field}" in line for line in warnings) == 1
+        assert (
+            sum(f"{{{{ {field} }}}}" in line and f"skipped_missing_{field}" in line for line in warnings) == 1
+        )
 
 
 def test_existing_formats_need_no_enrichment(sample_seeds):
-    """The bundled templates name no enrichment field: unenriched seeds all get their prompts."""
-    assert all(not t.enrichment_fields for t in load_catalog().templates.values())
+    """The bundled templates require no enrichment field: unenriched seeds all get their prompts."""
+    assert all(not t.required for t in load_catalog().templates.values())
     docs, builder = build(sample_seeds, variants=2)
     assert len(docs) == 60 and not any(k.startswith("skipped") for k in stats_of(builder))
 
 
 def test_enrichment_fields_are_known_at_load_and_a_typo_is_not(tmp_path):
     templates = lesson_templates(tmp_path)
-    assert load_catalog(templates).template("lesson", "en").enrichment_fields == (
+    assert load_catalog(templates).template("lesson", "en").required == (
         keys.DIFFICULTY,
         keys.RELATED_CONCEPTS,
         keys.PREREQUISITES,
     )
     (templates / "en" / "lesson.txt").write_text(
-        "A {difficulty_level} lesson on {topic}.\n", encoding="utf-8"
+        "A {{ difficulty_level }} lesson on {{ topic }}.\n", encoding="utf-8"
     )
     with pytest.raises(TemplateError) as err:
         PromptBuilder(templates_dir=templates, mix={"lesson": 1})
@@ -415,24 +420,16 @@ def prompts_digest(docs) -> str:
     ).hexdigest()
 
 
-def test_seeds_without_enrichment_get_the_prompts_they_had_before(tmp_path, sample_seeds):
-    """The bundled textbook names {enrichment_clause}; for unenriched seeds it renders as nothing."""
-    assert all(
-        "{enrichment_clause}" in load_catalog().template("textbook", lang).text for lang in ("en", "ko")
-    )
-    stripped = template_copy(tmp_path)  # the templates with the clause taken out
-    for path in stripped.glob("*/*.txt"):
-        path.write_text(path.read_text(encoding="utf-8").replace("{enrichment_clause}", ""), encoding="utf-8")
+def test_seeds_without_enrichment_get_the_prompts_they_had_before(sample_seeds):
+    """The prompts the str.format templates gave, byte for byte: the Jinja2 templates changed none."""
     for (language, variants, format_), digest in QUICKSTART_PROMPTS_SHA256.items():
         kwargs = {"language": language, "variants": variants, "mix": {format_: 1} if format_ else None}
         docs, builder = build(sample_seeds, **kwargs)
         assert prompts_digest(docs) == digest, (language, variants, format_)
-        assert [d.metadata[keys.PROMPT] for d in docs] == [
-            d.metadata[keys.PROMPT] for d in build(sample_seeds, templates_dir=stripped, **kwargs)[0]
-        ]
+        assert not any(SYSTEM_PROMPT in d.metadata for d in docs)  # no bundled format has a system prompt
         stats = stats_of(builder)
-        assert stats["prompts"] == 30 * variants and "enrichment_clause" not in stats
-        assert not any(k.startswith("skipped") for k in stats)
+        assert stats["prompts"] == 30 * variants
+        assert not any(k.startswith(("skipped", "with_")) for k in stats)
 
 
 @pytest.mark.parametrize("language", ["en", "ko"])
@@ -467,22 +464,121 @@ def test_enriched_seeds_get_the_enrichment_clause_in_the_textbook(language):
             f"and relate the topic to {related}."
         )
     stats = stats_of(builder)
-    assert stats["prompts"] == 4 and stats["enrichment_clause"] == 2  # full and no-prereq
     assert not any(k.startswith("skipped") for k in stats)
+    # the optional fields each seed had: full all three, no-prereq two, no-related two, bare none
+    assert stats == {
+        "prompts": 4,
+        "format_textbook": 4,
+        "audience_college_students": 4,
+        "with_difficulty": 3,
+        "with_related_concepts": 2,
+        "with_prerequisites": 2,
+    }
 
 
-def test_enrichment_clause_is_checked_at_load(tmp_path):
+def test_single_braces_and_syntax_errors_fail_at_load_naming_the_file(tmp_path):
+    """`{topic}` from a str.format habit would reach the model as it is: an error, with the fix."""
     templates = template_copy(tmp_path)
-    manifest = templates / "manifest.toml"
-    good = manifest.read_text(encoding="utf-8")
-    single = good.split("[enrichment_clause]")[0] + '[enrichment_clause]\nen = " At {difficulty} level."\n'
-    manifest.write_text(single, encoding="utf-8")
-    builder = PromptBuilder(templates_dir=templates, mix={"textbook": 1}, topic_clause_share=0)
-    [doc] = builder.run(iter([seed("s", **ENRICHED)]))
-    assert doc.metadata[keys.PROMPT].split("\n", 1)[0].endswith(". At middle school level.")
-    manifest.write_text(single.replace("{difficulty}", "{audience}"), encoding="utf-8")
-    with pytest.raises(TemplateError, match=r"\[enrichment_clause\] en .* names \{audience\}"):
+    story = templates / "en" / "story.txt"
+    good = story.read_text(encoding="utf-8")
+    story.write_text(good.replace("{{ audience }}", "{audience}"), encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"story.txt names field\(s\) \{audience\} with single braces"):
         load_catalog(templates)
-    manifest.write_text(single.replace('" At {difficulty} level."', "3"), encoding="utf-8")
-    with pytest.raises(TemplateError, match="must be a string or a list of strings"):
+    # literal braces stay possible, inside {% raw %}
+    story.write_text(good + "{% raw %}{audience}{% endraw %}\n", encoding="utf-8")
+    rendered = load_catalog(templates).template("story", "en").render(topic="t", context="c", audience="x")
+    assert rendered.endswith("Story:\n{audience}\n")
+    story.write_text(good.replace("{% endif %}", ""), encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"story.txt line \d+: Unexpected end of template"):
+        load_catalog(templates)
+
+
+def test_seed_extract_is_data_never_template_syntax(sample_seeds):
+    evil = Document(
+        text="", id="e", metadata={keys.SEED_ID: "e", keys.TOPIC: "{{ topic }}", keys.CONTEXT: "{% if x %}"}
+    )
+    builder = PromptBuilder(mix={"story": 1}, topic_clause_share=1.0)
+    [doc] = builder.run(iter([evil]))
+    assert 'within the context of "{{ topic }}"' in doc.metadata[keys.PROMPT]
+    assert '"{% if x %}"' in doc.metadata[keys.PROMPT]
+
+
+RECIPE_TEMPLATE = (
+    "Answer the question of a {{ audience }} reader{% if title %} about {{ title }}{% endif %}.\n\n"
+    "Question: {{ question }}\n\nExtract:\n{{ context }}\n\nAnswer:\n"
+)
+
+
+def recipe_templates(tmp_path, text=RECIPE_TEMPLATE, system=None, seed_fields='["question"]'):
+    """A copy of prompts/ with an `answer` format whose template uses a recipe's own seed field."""
+    templates = template_copy(tmp_path)
+    (templates / "en" / "answer.txt").write_text(text, encoding="utf-8")
+    if system is not None:
+        (templates / "en" / "answer.system.txt").write_text(system, encoding="utf-8")
+    manifest = templates / "manifest.toml"
+    extra = f"seed_fields = {seed_fields}\n" if seed_fields else ""
+    manifest.write_text(extra + manifest.read_text(encoding="utf-8"), encoding="utf-8")
+    with open(manifest, "a", encoding="utf-8") as f:
+        f.write('\n[formats.answer]\nshare = 0.0\naudiences = ["general"]\n')
+    return templates
+
+
+def test_a_recipe_uses_its_own_seed_fields_and_tests_optional_ones(tmp_path):
+    with pytest.raises(
+        TemplateError, match=r"answer.txt names field\(s\) \{question\} that no seed provides"
+    ):
+        PromptBuilder(templates_dir=recipe_templates(tmp_path / "a", seed_fields=None), mix={"answer": 1})
+    builder = PromptBuilder(templates_dir=recipe_templates(tmp_path / "b"), mix={"answer": 1})
+    template = builder.catalog.template("answer", "en")
+    assert template.fields == ("audience", "title", "question", "context")
+    assert template.required == ("question",)  # title is tested first: optional
+    seeds = [
+        seed("titled", question="Why is the sky blue?", title="Rayleigh scattering"),
+        seed("untitled", question="Why do leaves fall?"),
+        seed("no-question", title="Autumn"),
+        seed("blank-question", question="  "),
+    ]
+    docs = {d.id: d.metadata[keys.PROMPT] for d in builder.run(iter(seeds))}
+    assert docs["titled/0"].startswith(
+        "Answer the question of a general adult readers reader about Rayleigh scattering.\n\n"
+        "Question: Why is the sky blue?\n"
+    )
+    assert docs["untitled/0"].startswith("Answer the question of a general adult readers reader.\n\n")
+    assert set(docs) == {"titled/0", "untitled/0"}
+    stats = stats_of(builder)
+    assert stats["skipped_missing_question"] == 2 and stats["with_title"] == 1 and stats["prompts"] == 2
+
+
+def test_a_field_printed_outside_its_test_is_still_a_counted_skip(tmp_path):
+    text = "{% if title %}On {{ title }}.{% endif %} Again: {{ title }}\n{{ question }}\n{{ context }}\n"
+    builder = PromptBuilder(templates_dir=recipe_templates(tmp_path, text), mix={"answer": 1})
+    docs = list(builder.run(iter([seed("t", question="q?", title="T"), seed("u", question="q?")])))
+    assert [d.id for d in docs] == ["t/0"] and "On T. Again: T\n" in docs[0].metadata[keys.PROMPT]
+    assert stats_of(builder)["skipped_missing_title"] == 1
+
+
+def test_a_system_prompt_beside_the_template(tmp_path):
+    system = "You are a patient tutor for {{ audience }}{% if title %}, expert in {{ title }}{% endif %}.\n"
+    builder = PromptBuilder(templates_dir=recipe_templates(tmp_path, system=system), mix={"answer": 1})
+    [titled, untitled] = builder.run(
+        iter([seed("a", question="q?", title="Optics"), seed("b", question="q?")])
+    )
+    assert (
+        titled.metadata[SYSTEM_PROMPT]
+        == "You are a patient tutor for general adult readers, expert in Optics.\n"
+    )
+    assert untitled.metadata[SYSTEM_PROMPT] == "You are a patient tutor for general adult readers.\n"
+    assert "patient tutor" not in titled.metadata[keys.PROMPT]
+    templates = recipe_templates(tmp_path / "bad", system="Tutor for {{ age }}.")
+    with pytest.raises(
+        TemplateError, match=r"answer.system.txt names field\(s\) \{age\} that no seed provides"
+    ):
+        load_catalog(templates)
+    (templates / "en" / "answer.system.txt").unlink()
+    (templates / "en" / "lecture.system.txt").write_text("Tutor.", encoding="utf-8")
+    with pytest.raises(TemplateError, match="lecture.system.txt has no prompt template beside it"):
+        load_catalog(templates)
+    manifest = templates / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('["question"]', '"question"'))
+    with pytest.raises(TemplateError, match="seed_fields in .* must be a list of names"):
         load_catalog(templates)

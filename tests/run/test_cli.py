@@ -230,3 +230,80 @@ def test_version():
 
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"cosmo, version {version('cosmo-blocks')}"
+
+
+def test_prompts_render_shows_a_pipelines_prompts_without_an_engine(tmp_path):
+    """`--pipeline quickstart`: the same prompts the recipe's PromptBuilder gives, nothing run after it."""
+    from cosmo_blocks import keys
+    from cosmo_blocks.prompts import PromptBuilder
+    from cosmo_blocks.seeds import SeedReader, TopicExtractor
+    from tests.conftest import run_steps
+
+    result = run_cli(
+        "-m", "cosmo_blocks.cli", "prompts", "render", "--pipeline", "quickstart", "-n", "3", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    expected = run_steps([SeedReader(str(SAMPLE_SEEDS)), TopicExtractor(), PromptBuilder(variants=2)])[:3]
+    shown = result.stdout.split("=== ")[1:]
+    assert [block.split(" ", 1)[0] for block in shown] == [d.id for d in expected]
+    for block, doc in zip(shown, expected, strict=True):
+        assert block.split("\n", 1)[1].rstrip("\n") == doc.metadata[keys.PROMPT].rstrip("\n")
+    assert list(tmp_path.iterdir()) == []  # nothing written where it ran
+
+
+MULTI_STAGE_PIPELINE = """
+from cosmo_blocks.prompts import PromptBuilder
+from cosmo_blocks.run import Stage
+from cosmo_blocks.seeds import SeedReader, TopicExtractor
+
+
+def build(opts):
+    return [
+        Stage("outline", [SeedReader(opts.seeds), TopicExtractor(), PromptBuilder(templates_dir={templates!r},
+              mix={{"story": 1}}, language=opts.param("language", "en")), opts.generator()]),
+        Stage("units", [SeedReader(opts.seeds), opts.generator(), PromptBuilder(), opts.generator()]),
+    ]
+"""
+
+
+def test_prompts_render_shows_system_prompts_and_each_stage(tmp_path):
+    templates = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", templates)
+    (templates / "ko" / "story.system.txt").write_text("당신은 {{ audience }} 독자를 위한 작가입니다.\n")
+    script = tmp_path / "two_stages.py"
+    script.write_text(MULTI_STAGE_PIPELINE.format(templates=str(templates)))
+    args = ["prompts", "render", "--pipeline", str(script), "--seeds", str(SAMPLE_SEEDS), "-n", "2"]
+    result = run_cli("-m", "cosmo_blocks.cli", *args, "--param", "language='ko'")
+    assert result.returncode == 0, result.stderr
+    outline, units = result.stdout.split("# stage units\n")
+    assert outline.startswith("# stage outline\n") and outline.count("=== ") == 2
+    assert outline.count("--- system prompt\n") == 2 and "독자를 위한 작가입니다.\n--- prompt\n" in outline
+    assert "format=story" in outline and "language=ko" in outline
+    assert (
+        units.strip()
+        == "(its prompts need VLLMGenerator, which generates: run the pipeline, then render from what it wrote)"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--pipeline", "quickstart", "--format", "story"], "--format apply to the default templates only"),
+        (["--pipeline", "quickstart", "--param", "x=1", "--language", "ko"], "--language apply"),
+        (
+            ["--pipeline", "topics_v2", "--seeds", str(SAMPLE_SEEDS)],
+            "stage 'generate' of topics_v2.py: no FTS index",
+        ),
+        (
+            ["--pipeline", "mix", "--seeds", str(SAMPLE_SEEDS), "--param", f"synthetic='{SAMPLE_SEEDS}'"],
+            "no PromptBuilder step",
+        ),
+        (["--pipeline", "nosuch"], "no pipeline 'nosuch'"),
+        ([], "give --seeds"),
+        (["--seeds", str(SAMPLE_SEEDS), "--param", "x=1"], "--param and --output apply with --pipeline only"),
+    ],
+    ids=["format", "language", "earlier-stage", "no-builder", "unknown", "nothing", "param"],
+)
+def test_prompts_render_mistakes_fail_cleanly(tmp_path, args, fragment):
+    result = run_cli("-m", "cosmo_blocks.cli", "prompts", "render", *args, cwd=tmp_path)
+    assert_one_clean_error(result, fragment)
