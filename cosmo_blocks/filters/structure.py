@@ -4,6 +4,7 @@ event analyses (dates that agree with each other)."""
 import datetime
 import re
 from collections import defaultdict
+from typing import NamedTuple
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -152,7 +153,9 @@ _RANGE = re.compile(
 _CLAUSE_BREAK = re.compile(
     r"[,;:()\"“”]|\b(?:when|after|before|while|and|but|that|which|as|since|until|so)\b", re.I
 )
-_PRONOUNS = frozenset({"it", "this", "they", "he", "she", "which", "who", "that"})
+_LIFE_PRONOUNS = frozenset({"he", "she", "who", "they"})
+_EVENT_PRONOUNS = frozenset({"it", "this", "which", "that", "they"})
+_PRONOUNS = _LIFE_PRONOUNS | _EVENT_PRONOUNS
 _DETERMINERS = re.compile(r"^(?:the|a|an|this|that|these|those)\s+", re.IGNORECASE)
 _ASSERTIVE = re.compile(r"\b(?:may|might|could|would|if|whether|not|never|claim|myth|some say)\b", re.I)
 
@@ -167,9 +170,10 @@ class HistoricalDatesFilter(_DomainFilter):
       (they count down); "1950-53" and "1998–02" read as 1953 and 2002.
     - `inconsistent_dates`: one subject given two different start years ("World War I began in
       1914 ... World War I began in 1916"; or a name's span "(1914–1918)" against "began in
-      1916"), or two different end years. "it"/"this"/"they" count as the subject when the text
-      names only one subject for that kind of event. A sentence that says "may", "not", "claim" ...
-      is not taken as a statement of date.
+      1916"), or two different end years. "Lincoln" is "Abraham Lincoln" when the text names one
+      such; "he"/"she" the one person whose birth or death it dates, "it"/"this" the one other
+      subject it dates a start or end of. A sentence that says "may", "not", "claim" ... is not
+      taken as a statement of date.
     - `future_date`: an event stated in the past tense ("took place in", "was signed in", "died
       in" ...) in a year after `latest_year` (default: the current year).
     Anachronisms beyond these (an invention before its inventor's birth...) need world knowledge
@@ -199,7 +203,7 @@ class HistoricalDatesFilter(_DomainFilter):
                 return "end_before_start"
         if any(len(years) > 1 for years in (*starts.values(), *ends.values())):
             return "inconsistent_dates"
-        if any(year > self.latest_year for _, _, year in events):
+        if any(e.stated and e.year > self.latest_year for e in events):
             return "future_date"
         return None
 
@@ -223,30 +227,41 @@ def _reversed_range(text: str) -> bool:
     return False
 
 
-def _dated_events(text: str) -> list[tuple[str, str, int]]:
-    """(subject, "start"/"end"/"past", year) for each dated statement and each name's span."""
+class _Event(NamedTuple):
+    subject: str
+    kind: str  # "start", "end" or "past"
+    year: int
+    life: bool  # born/died: "he"/"she" may stand for its subject, not "it"
+    stated: bool  # a sentence says it happened (a name's span "(1914–1918)" does not)
+
+
+def _dated_events(text: str) -> list[_Event]:
+    """Each dated statement and each name's span."""
     events = []
     for sentence in re.split(r"(?<=[.!?。])\s+|\n+", text):
         if _ASSERTIVE.search(sentence):
             continue
         for match in _DATED_VERB.finditer(sentence):
-            kind = _kind(match.group("verb"))
-            events.append((_subject(sentence[: match.start()]), kind, int(match.group(2))))
+            verb = match.group("verb")
+            kind = (
+                "start"
+                if re.fullmatch(_START_VERBS, verb)
+                else "end"
+                if re.fullmatch(_END_VERBS, verb)
+                else "past"
+            )
+            life = verb in ("was born", "died")
+            events.append(_Event(_subject(sentence[: match.start()]), kind, int(match.group(2)), life, True))
         for match in _SPAN.finditer(sentence):
             name = _NAME_BEFORE.search(sentence, max(0, match.start() - 80), match.start())
             if not name:
                 continue
-            start = int(match.group(1))
-            subject = _normal(name.group("subj"))
-            events.append((subject, "start", start))
-            events.append((subject, "end", _full_year(start, match.group("end"))))
+            start, subject = int(match.group(1)), _normal(name.group("subj"))
+            if not subject:
+                continue
+            events.append(_Event(subject, "start", start, False, False))
+            events.append(_Event(subject, "end", _full_year(start, match.group("end")), False, False))
     return events
-
-
-def _kind(verb: str) -> str:
-    if re.fullmatch(_START_VERBS, verb):
-        return "start"
-    return "end" if re.fullmatch(_END_VERBS, verb) else "past"
 
 
 def _subject(before: str) -> str:
@@ -261,31 +276,37 @@ def _normal(subject: str) -> str:
     return _DETERMINERS.sub("", subject.lower()).strip()
 
 
-def _resolve(events: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+def _resolve(events: list[_Event]) -> list[_Event]:
     """Name each event's subject in full. A short name joins the one longer name it ends
-    ("Lincoln" -> "abraham lincoln", "the war" -> "korean war"); a pronoun, or a bare "and died in
-    1865", the subject when the text names only one subject of starts and ends; else it is left out."""
-    named = {
-        subject for subject, kind, _ in events if kind != "past" and subject and subject not in _PRONOUNS
-    }
+    ("Lincoln" -> "abraham lincoln", "the war" -> "korean war"). A pronoun, or the missing subject
+    of "and died in 1865", stands for the only subject the text names for births and deaths ("he",
+    "she", "who", "they") or for other starts and ends ("it", "this", "which", "they"); where there
+    are several, its event is left out."""
+    named = {e.subject for e in events if e.kind != "past" and e.subject and e.subject not in _PRONOUNS}
     full = {}
     for name in named:
         longer = [other for other in named if other != name and other.endswith(" " + name)]
         full[name] = longer[0] if len(longer) == 1 else name
+    only = {
+        life: {full[e.subject] for e in events if e.life == life and e.subject in full and e.kind != "past"}
+        for life in (True, False)
+    }
     out = []
-    for subject, kind, year in events:
+    for event in events:
+        subject = event.subject
         if not subject or subject in _PRONOUNS:
-            if len(set(full.values())) != 1:
+            pronouns = _LIFE_PRONOUNS if event.life else _EVENT_PRONOUNS
+            if (subject and subject not in pronouns) or len(only[event.life]) != 1:
                 continue
-            subject = next(iter(full.values()))
-        out.append((full.get(subject, subject), kind, year))
+            (subject,) = only[event.life]
+        out.append(event._replace(subject=full.get(subject, subject)))
     return out
 
 
-def _by_subject(events: list[tuple[str, str, int]], kind: str) -> dict[str, set[int]]:
+def _by_subject(events: list[_Event], kind: str) -> dict[str, set[int]]:
     """The years given for each subject's start (or end)."""
     years: dict[str, set[int]] = defaultdict(set)
-    for subject, event_kind, year in events:
-        if event_kind == kind:
-            years[subject].add(year)
+    for event in events:
+        if event.kind == kind:
+            years[event.subject].add(event.year)
     return years
