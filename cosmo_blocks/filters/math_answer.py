@@ -4,6 +4,7 @@ sympy does the parsing and the comparisons; it is imported inside the functions 
 module costs nothing to import where no math is checked.
 """
 
+import importlib.util
 import math
 import random
 import re
@@ -20,10 +21,11 @@ from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
 
 DEFAULT_FORMATS = ("math_solution",)
+INSTALL_HINT = "pip install sympy  (or: pip install 'cosmo-blocks[math]')"
 
 # "Final answer: 84", "**The answer is** $84$.", "Answer = 84", "정답: 84", "따라서 답은 84입니다."
 _ANSWER_MARKER = re.compile(
-    r"(?:\bfinal\s+answer|\b(?:the\s+)?answer|(?:최종\s*)?(?:정답|답))\s*(?:\*\*|__)?\s*"
+    r"(?:\bfinal\s+answer|\b(?:the\s+)?answer|(?:최종\s*)?(?:정답|(?<![가-힣])답))\s*(?:\*\*|__)?\s*"
     r"(?:is\b|:|=|은|는|：)\s*(?:\*\*|__)?[ \t]*",
     re.IGNORECASE,
 )
@@ -97,6 +99,10 @@ class MathAnswerFilter(BaseFilter):
             raise ConfigError(f"formats must be a list of format names or None, not {formats!r}")
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive seconds, not {timeout!r}")
+        if importlib.util.find_spec("sympy") is None:
+            raise ConfigError(
+                f"MathAnswerFilter checks answers with sympy, which is not installed: {INSTALL_HINT}"
+            )
         self.formats = None if formats is None else frozenset(f.lower() for f in formats)
         self.answer_key = answer_key
         self.require_answer = require_answer

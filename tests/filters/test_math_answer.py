@@ -57,6 +57,7 @@ def test_final_answer_conventions():
     assert final_answer("따라서 답은 84입니다.")[0] == "84입니다"
     assert final_answer("We add them.\nTotal = 15 + 27 = 42")[0] == "42"
     assert final_answer("No statement here.") is None
+    assert final_answer("그의 대답은 간단했다.") is None  # 대답 (a reply) is no 답 (an answer)
 
 
 @pytest.mark.parametrize(
