@@ -127,6 +127,7 @@ class Template:
 def _parse(text: str, where: Path) -> nodes.Template:
     try:
         ast = ENVIRONMENT.parse(text)
+        compiled(text)  # an unknown filter or test is found only when compiling
     except jinja2.TemplateSyntaxError as e:
         raise TemplateError(f"template {where} line {e.lineno}: {e.message}") from None
     literal = [value for _, kind, value in _tokens_outside_raw(text) if kind == "data"]
@@ -186,9 +187,6 @@ def compile_template(path: Path, text: str, system_text: str | None, available: 
         fields += [n for n in names if n not in fields]
         tested |= _tested(ast)
     required = tuple(n for n in fields if n not in BASE_FIELDS and n not in tested)
-    for source in (text, system_text):
-        if source is not None:
-            compiled(source)  # compile errors, like parse errors, surface here
     return Template(path, text, system_text, tuple(fields), required)
 
 

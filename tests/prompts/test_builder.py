@@ -491,6 +491,9 @@ def test_single_braces_and_syntax_errors_fail_at_load_naming_the_file(tmp_path):
     story.write_text(good.replace("{% endif %}", ""), encoding="utf-8")
     with pytest.raises(TemplateError, match=r"story.txt line \d+: Unexpected end of template"):
         load_catalog(templates)
+    story.write_text(good.replace("{{ topic }}", "{{ topic | titel }}"), encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"story.txt line \d+: No filter named 'titel'"):
+        load_catalog(templates)
 
 
 def test_seed_extract_is_data_never_template_syntax(sample_seeds):

@@ -307,3 +307,34 @@ def test_prompts_render_shows_system_prompts_and_each_stage(tmp_path):
 def test_prompts_render_mistakes_fail_cleanly(tmp_path, args, fragment):
     result = run_cli("-m", "cosmo_blocks.cli", "prompts", "render", *args, cwd=tmp_path)
     assert_one_clean_error(result, fragment)
+
+
+EARLIER_STAGE_PIPELINE = """
+from datatrove.pipeline.writers import JsonlWriter
+
+from cosmo_blocks.prompts import PromptBuilder
+from cosmo_blocks.run import Stage
+from cosmo_blocks.seeds import SeedReader, TopicExtractor
+
+
+def build(opts):
+    return [
+        Stage("copy", [SeedReader(opts.seeds), JsonlWriter(f"{opts.output}/copied")]),
+        Stage("prompts", [SeedReader(f"{opts.output}/copied", from_earlier_stage=True), TopicExtractor(),
+                          PromptBuilder()]),
+    ]
+"""
+
+
+def test_prompts_render_reads_what_earlier_stages_wrote_under_output(tmp_path):
+    script = tmp_path / "chained.py"
+    script.write_text(EARLIER_STAGE_PIPELINE)
+    args = ["prompts", "render", "--pipeline", str(script), "--seeds", str(SAMPLE_SEEDS), "-n", "1"]
+    result = run_cli("-m", "cosmo_blocks.cli", *args, cwd=tmp_path)
+    assert_one_clean_error(result, "stage 'prompts' of chained.py: no seed files")
+    assert "needs --output of a run that got that far" in result.stderr
+    (tmp_path / "run" / "copied").mkdir(parents=True)
+    shutil.copy(SAMPLE_SEEDS, tmp_path / "run" / "copied" / "00000.jsonl")
+    result = run_cli("-m", "cosmo_blocks.cli", *args, "--output", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# stage prompts\n=== wiki-photosynthesis/0 ")
