@@ -1,8 +1,33 @@
-"""Run the Python in a document and drop it when that code does not work."""
+"""Run the Python in a document and drop it when that code does not work.
 
+The sandbox imports the standard library and the Python packages apt installed under /usr (the
+scientific stack: python3-numpy, python3-pandas, python3-sympy, python3-matplotlib; install.sh
+installs them). When a program stops at
+ModuleNotFoundError, each module it lacks is judged:
+
+- real: in the standard library of the sandbox's interpreter, a part of a namespace package the
+  sandbox has (`google.cloud` beside another google.*), a name `known_modules.txt` lists, or a file
+  the document itself names (`utils.py`). A real module that is merely absent keeps the document,
+  marked `code_unverified` (or drops it, with `missing_module="drop"`).
+- anything else is a module no package provides: the document is dropped as
+  `hallucinated_import:<module>`.
+- a submodule that an installed package lacks (`matplotlib.pyplott`), or a ModuleNotFoundError the
+  code raises itself, is the code's own error: `runtime_error:ModuleNotFoundError`.
+
+`known_modules.txt` (bundled, ~50 KB) holds the top-level import names of the 4,000 most downloaded
+PyPI projects (github.com/hugovk/top-pypi-packages) and of ~130 teaching and science packages
+below that cut. Import names come from installed distributions' metadata where present, else from
+a table of the common mismatches (scikit-learn: sklearn, Pillow: PIL, beautifulsoup4: bs4,
+opencv-python: cv2, PyYAML: yaml), else from the normalized project name; its header says so.
+Names are compared without regard to case.
+"""
+
+import functools
 import os
+import re
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import xxhash
 from datatrove.data import Document, DocumentsPipeline
@@ -26,8 +51,9 @@ class CodeExecutionFilter(BaseFilter):
     a bubblewrap sandbox (see `sandbox.py`), and drop the document when it fails.
 
     Drop reasons: `syntax_error`, `runtime_error:<ExceptionName>`, `timeout`, `memory`, `killed`
-    (a signal, e.g. a segfault), `output_limit`. Documents without Python blocks pass untouched;
-    other languages and ```text blocks are never run.
+    (a signal, e.g. a segfault), `output_limit`, `hallucinated_import:<module>` (an import of a
+    module no package provides, anywhere in the code outside try blocks; see the module docstring).
+    Documents without Python blocks pass untouched; other languages and ```text blocks are never run.
 
     Args:
         timeout: wall seconds per program.
@@ -38,9 +64,12 @@ class CodeExecutionFilter(BaseFilter):
         on_missing_sandbox: "raise" (default) fails at construction when bubblewrap cannot run;
             "mark" keeps every document with code, marked `code_unverified`, and runs nothing.
             Code never runs unprotected.
-        missing_module: the sandbox has only the standard library of `python`. "mark" (default)
-            keeps a document whose code stops at ModuleNotFoundError (numpy, pandas...) and marks
-            it `code_unverified`; "drop" drops it as `runtime_error:ModuleNotFoundError`.
+        missing_module: the sandbox has the standard library of `python` and the packages under
+            `/usr/lib/python3/dist-packages` (apt's python3-numpy, ...). "mark" (default) keeps a
+            document whose code needs a real package the sandbox lacks (torch, requests...) and
+            marks it `code_unverified`; "drop" drops it as `runtime_error:ModuleNotFoundError`.
+        known_modules: more top-level module names to count as real (private packages, say), on top
+            of the bundled `known_modules.txt`.
         python: interpreter run inside the sandbox; it must live under /usr, which is all of the
             host filesystem the sandbox sees (read-only). The system Python, not this venv's.
         bwrap: path to the bubblewrap binary; looked up on PATH when None.
@@ -66,6 +95,7 @@ class CodeExecutionFilter(BaseFilter):
         bwrap: str | None = None,
         sandbox_uid: int = DEFAULT_UID,
         cache_size: int = 10_000,
+        known_modules: tuple[str, ...] = (),
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer, batch_size=batch_size)
@@ -83,6 +113,7 @@ class CodeExecutionFilter(BaseFilter):
         self.sandbox = Sandbox(limits, python=python, bwrap=bwrap, uid=sandbox_uid)
         self.on_missing_sandbox = on_missing_sandbox
         self.missing_module = missing_module
+        self.known_modules = frozenset(name.lower() for name in known_modules)
         self.workers = workers or os.cpu_count() or 1
         self.cache_size = cache_size
         self._cache: OrderedDict[int, SandboxResult] = OrderedDict()
@@ -157,14 +188,38 @@ class CodeExecutionFilter(BaseFilter):
         if res.ok:
             self.stat_update("code_ok")
             return True
-        if res.error == "ModuleNotFoundError" and self.missing_module == "mark":
+        if res.error == "ModuleNotFoundError":
+            return self._missing_modules(doc, res)
+        return False, res.reason
+
+    def _missing_modules(self, doc: Document, res: SandboxResult) -> bool | tuple[bool, str]:
+        invented = [name for name in res.missing if not self._real_module(name, doc.text)]
+        if invented:
+            self.stat_update("code_hallucinated_import")
+            return False, f"hallucinated_import:{invented[0]}"
+        if res.missing and self.missing_module == "mark":
             return self._unverified(doc, "missing_module")
         return False, res.reason
+
+    def _real_module(self, name: str, text: str) -> bool:
+        # a dotted name is reported only when its parent is a namespace package the sandbox has
+        if "." in name or name in self.sandbox.stdlib_modules:
+            return True
+        if name.lower() in self.known_modules or name.lower() in known_modules():
+            return True
+        return re.search(rf"(?<![\w.]){re.escape(name)}\.py\b", text) is not None  # the document's own file
 
     def _unverified(self, doc: Document, why: str) -> bool:
         doc.metadata[keys.CODE_UNVERIFIED] = True
         self.stat_update(f"code_unverified_{why}")
         return True
+
+
+@functools.cache
+def known_modules() -> frozenset[str]:
+    """The bundled names of real top-level modules, lowercased."""
+    lines = (Path(__file__).parent / "known_modules.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def _digest(program: str) -> int:

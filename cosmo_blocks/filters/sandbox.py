@@ -6,9 +6,13 @@ One program = one `bwrap` process tree:
   own IPC/UTS/cgroup); `--die-with-parent` and the PID namespace mean that when the program ends,
   or we kill it, every process it started dies with it.
 - filesystem: /usr (and the /lib, /bin symlinks) read-only, a fresh /proc and /dev, a small
-  size-capped tmpfs as the work dir (/tmp, also HOME) and another one for /dev/shm. Nothing else
-  of the host is visible: no /root, no /home, no /etc, no /work.
-- environment: `--clearenv` plus a minimal PATH/HOME/LANG; stdin is /dev/null.
+  size-capped tmpfs as the work dir (/tmp, also HOME) and another one for /dev/shm. Of /etc only
+  `_ETC` (read-only, where present): Debian's /etc/alternatives symlinks (numpy finds its BLAS
+  through them), /etc/matplotlibrc and fontconfig's /etc/fonts. Nothing else of the host is visible: no /root, no /home,
+  no /etc/passwd, no /work.
+- environment: `--clearenv` plus `_SANDBOX_ENV`: PATH/HOME/LANG, matplotlib headless with its
+  config in the work dir, and BLAS/OpenMP pools of one thread (a pool per core would meet the
+  process cap and the address-space limit on a big machine); stdin is /dev/null.
 - identity: when we are root, the sandbox runs as an unprivileged uid of its own (`DEFAULT_UID`,
   or `uid=`), because the kernel exempts root's real uid from RLIMIT_NPROC, which is what stops
   fork storms. A uid no account uses (not `nobody`, which host daemons share) means every host
@@ -24,8 +28,12 @@ One program = one `bwrap` process tree:
   either limit the whole process group is SIGKILLed (SIGTERM can be ignored, SIGKILL cannot).
 
 The interpreter is the system Python (`/usr/bin/python3` by default), run as
-`python3 -I -S -B`: isolated mode, no site-packages, no .pyc writes. That keeps startup fast and
-means only the standard library is importable; see `CodeExecutionFilter(missing_module=...)`.
+`python3 -I -S -B`: isolated mode, no `site` (so no .pth files and no /usr/local), no .pyc writes.
+That keeps startup fast. The prelude then appends `Sandbox.packages` to sys.path, by default
+Debian's /usr/lib/python3/dist-packages: what apt installed there (python3-numpy, python3-pandas,
+python3-sympy, python3-matplotlib, ...) is importable, read-only. When a program stops at
+ModuleNotFoundError, the prelude also lists the other top-level modules its source imports that
+the sandbox cannot find (`SandboxResult.missing`), so a caller can judge them all at once.
 """
 
 import contextlib
@@ -56,10 +64,15 @@ class SandboxError(RuntimeError):
 # Runs inside the sandbox before the user's program: limits first, then compile, then run. It reports
 # the outcome on its own pipe (fd given in argv) so the program's stdout/stderr can be anything.
 # It uses `posix`, not `os`: under -S nothing has imported os yet, and importing it costs ~1 ms.
+# On ModuleNotFoundError it reports the missing module (unless it is a submodule that a package the
+# sandbox has lacks: `matplotlib.pyplott`) and then every other top-level module the source imports
+# (outside try blocks, which are how optional imports are written) that no finder finds: Python
+# stops at the first, but a caller judging imports wants them all.
 _PRELUDE = """\
 import posix, sys, resource
 _fd = int(sys.argv[1])
 posix.set_inheritable(_fd, False)
+sys.path.extend({packages})
 for _r, _v in ((resource.RLIMIT_AS, {memory}), (resource.RLIMIT_CPU, {cpu}), (resource.RLIMIT_FSIZE, {fsize}),
                (resource.RLIMIT_NPROC, {nproc}), (resource.RLIMIT_CORE, 0)):
     resource.setrlimit(_r, (_v, _v))
@@ -68,9 +81,35 @@ def _report(kind, name):
         posix.write(_fd, ("@" + kind + ":" + name + "\\n").encode())
     except OSError:
         pass
+def _missing(first):
+    # a submodule that a regular package lacks is the program's own error, not a missing package
+    _parent = sys.modules.get((first or "").rpartition(".")[0])
+    names = [first] if first and not getattr(_parent, "__file__", None) else []
+    try:
+        import ast, importlib.util
+        _tries = tuple(getattr(ast, _t) for _t in ("Try", "TryStar") if hasattr(ast, _t))
+        _todo = [ast.parse(_src)]
+        while _todo:
+            _n = _todo.pop()
+            if isinstance(_n, ast.Import):
+                _mods = [_a.name for _a in _n.names]
+            elif isinstance(_n, ast.ImportFrom) and not _n.level and _n.module:
+                _mods = [_n.module]
+            else:
+                _todo.extend(reversed([_c for _c in ast.iter_child_nodes(_n) if not isinstance(_c, _tries)]))
+                continue
+            for _m in _mods:
+                _top = _m.partition(".")[0]
+                if _top not in names and _top not in sys.modules and importlib.util.find_spec(_top) is None:
+                    names.append(_top)
+    except BaseException:
+        pass
+    for _m in names:
+        _report("missing", _m)
 try:
     with open("/sandbox/main.py", "rb") as _f:
-        _code = compile(_f.read(), "main.py", "exec")
+        _src = _f.read()
+    _code = compile(_src, "main.py", "exec")
 except SyntaxError as _e:
     _report("syntax", type(_e).__name__)
     raise
@@ -86,11 +125,33 @@ except SystemExit:
     raise
 except BaseException as _e:
     _report("error", type(_e).__name__)
+    if isinstance(_e, ModuleNotFoundError):
+        _missing(_e.name)
     raise
 """
 
 
+# the availability check; it also lists the standard library of the sandbox's interpreter
+_PROBE = b"import sys\nprint('ok')\nprint(*sorted(getattr(sys, 'stdlib_module_names', ())))\n"
+
 _BWRAP_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+# what the program sees: its work dir is HOME; matplotlib draws to files (no display) and keeps its
+# config and font cache there; numerical libraries compute on the calling thread
+_SANDBOX_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/.matplotlib",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+# host configuration the scientific stack reads, bound read-only where present
+_ETC = ("/etc/alternatives", "/etc/matplotlibrc", "/etc/fonts")
+# Debian's folder for the Python packages apt installs
+DEBIAN_PACKAGES = "/usr/lib/python3/dist-packages"
 
 
 @dataclass
@@ -116,6 +177,10 @@ class SandboxResult:
     stdout: bytes = b""
     stderr: bytes = b""
     seconds: float = 0.0
+    # on ModuleNotFoundError: the module it stopped at (dotted as raised; left out when a regular
+    # package the sandbox has lacks that submodule), then the other top-level modules the source
+    # imports that the sandbox cannot find
+    missing: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -139,10 +204,17 @@ class Sandbox:
     python: str = "/usr/bin/python3"
     bwrap: str | None = None  # path to bwrap; found on PATH when None
     uid: int = DEFAULT_UID  # host uid to run as when we are root; give each sandbox user its own
+    # folders appended to the program's sys.path; under /usr, the only host folder it sees
+    packages: tuple[str, ...] = (DEBIAN_PACKAGES,)
 
     def __post_init__(self):
         if not 0 < self.uid < 2**32 - 1:
             raise ConfigError(f"sandbox uid must be an unprivileged uid (1 to 4294967294), not {self.uid}")
+        self.packages = tuple(self.packages)
+        outside = [p for p in self.packages if not os.path.normpath(p).startswith("/usr/")]
+        if outside:
+            raise ConfigError(f"sandbox packages must be folders under /usr, all the sandbox sees: {outside}")
+        self.stdlib_modules: frozenset[str] = frozenset()
         self.bwrap = self.bwrap or shutil.which("bwrap")
         self.setpriv = shutil.which("setpriv")
         self._checked = False
@@ -172,11 +244,13 @@ class Sandbox:
         if not os.access(self.python, os.X_OK):
             raise SandboxUnavailable(f"sandbox interpreter {self.python} not found; pass python=...")
         try:
-            res = self._run_once(b"print('ok')")
+            res = self._run_once(_PROBE)
         except (SandboxError, OSError) as e:
             raise SandboxUnavailable(f"bubblewrap cannot create a sandbox here: {e}") from e
-        if not res.ok or res.stdout.strip() != b"ok":
+        first, _, rest = res.stdout.partition(b"\n")
+        if not res.ok or first != b"ok":
             raise SandboxUnavailable(f"sandbox probe failed: {res.status} {res.stderr[-500:]!r}")
+        self.stdlib_modules = frozenset(rest.decode().split())
         self._checked = True
 
     def available(self) -> bool:
@@ -194,18 +268,24 @@ class Sandbox:
     def _argv(self, program_fd: int, status_fd: int, report_fd: int) -> list[str]:
         lim = self.limits
         prelude = _PRELUDE.format(
-            memory=lim.memory_bytes, cpu=lim.cpu_seconds, fsize=lim.file_bytes, nproc=lim.nproc
+            packages=list(self.packages),
+            memory=lim.memory_bytes,
+            cpu=lim.cpu_seconds,
+            fsize=lim.file_bytes,
+            nproc=lim.nproc,
         )
+        env = [arg for name, value in _SANDBOX_ENV.items() for arg in ("--setenv", name, value)]
+        etc = [arg for path in _ETC for arg in ("--ro-bind-try", path, path)]
         tmpfs = str(lim.tmpfs_bytes)
         # these symlinks match Debian/Ubuntu's merged /usr; absent targets are harmless
         return [
             self.bwrap,
             "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
-            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-            "--setenv", "LANG", "C.UTF-8",
+            "--clearenv", *env,
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+            *etc,
             "--proc", "/proc", "--dev", "/dev",
             "--size", tmpfs, "--tmpfs", "/tmp",
             "--size", tmpfs, "--tmpfs", "/dev/shm",
@@ -255,7 +335,8 @@ class Sandbox:
                 f"bwrap failed (exit {proc.returncode}): {stderr[-500:].decode(errors='replace')}"
             )
         status_name, error = _verdict(proc.returncode, limit_hit, report)
-        return SandboxResult(status_name, error, proc.returncode, stdout, stderr, seconds)
+        missing = tuple(_reported(report, "missing")) if error == "ModuleNotFoundError" else ()
+        return SandboxResult(status_name, error, proc.returncode, stdout, stderr, seconds, missing)
 
     def _unprivileged(self) -> tuple[list[str], dict]:
         """How to leave root: (argv prefix, Popen kwargs). setpriv keeps subprocess on its vfork path;
@@ -325,10 +406,17 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
+def _reported(report: bytes, kind: str) -> list[str]:
+    prefix = f"@{kind}:"
+    lines = report.decode(errors="replace").splitlines()
+    return [line[len(prefix) :] for line in lines if line.startswith(prefix)]
+
+
 def _verdict(returncode: int, limit_hit: str | None, report: bytes) -> tuple[str, str | None]:
     if limit_hit:
         return limit_hit, None
-    lines = [line for line in report.decode(errors="replace").splitlines() if line.startswith("@")]
+    lines = report.decode(errors="replace").splitlines()
+    lines = [line for line in lines if line.startswith(("@syntax:", "@error:"))]
     if lines:
         kind, _, name = lines[0][1:].partition(":")
         if kind == "syntax":

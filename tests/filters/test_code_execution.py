@@ -1,15 +1,19 @@
 import os
 import pickle
 import threading
+from pathlib import Path
 
 import pytest
 from datatrove.data import Document
 
 from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
-from cosmo_blocks.filters import CodeExecutionFilter
+from cosmo_blocks.filters import CodeExecutionFilter, code_execution
+from cosmo_blocks.filters.code_execution import known_modules
 from cosmo_blocks.filters.markdown import code_blocks, python_program
-from cosmo_blocks.filters.sandbox import SandboxUnavailable
+from cosmo_blocks.filters.sandbox import Sandbox, SandboxUnavailable
+
+SCIENTIFIC_STACK = "python3-numpy python3-pandas python3-sympy python3-matplotlib"
 
 
 def doc(body: str, doc_id: str = "d") -> Document:
@@ -23,6 +27,21 @@ def py(code: str, lang: str = "python") -> str:
 @pytest.fixture
 def code_filter(bwrap_available):
     return CodeExecutionFilter(timeout=20, workers=2)  # generous: no test here expects a timeout
+
+
+@pytest.fixture(scope="module")
+def scientific_stack(bwrap_available):
+    """Debian's scientific packages, which CI installs: there their absence fails, elsewhere it skips."""
+    res = Sandbox().run(  # found, not imported: importing them all takes seconds
+        "import importlib.util\n"
+        "print(*[m for m in ('numpy', 'pandas', 'sympy', 'matplotlib') if not importlib.util.find_spec(m)])"
+    )
+    if res.ok and not res.stdout.strip():
+        return
+    message = f"the sandbox lacks {res.stdout.decode().strip() or res.reason}: apt-get install -y {SCIENTIFIC_STACK}"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI is set, so this is a failure")
+    pytest.skip(message)
 
 
 def test_blocks_run_in_order_as_one_program(code_filter):
@@ -96,11 +115,91 @@ def test_programs_run_workers_at_a_time(code_filter):
 
 @pytest.mark.usefixtures("bwrap_available")
 def test_missing_third_party_module_marks_or_drops():
-    text = doc(py("import numpy as np\nprint(np.arange(3))"))
+    text = doc(py("import torch\nprint(torch.arange(3))"))  # a real package the sandbox lacks
     marked = CodeExecutionFilter(timeout=20)
     assert marked.filter(text) is True and text.metadata[keys.CODE_UNVERIFIED] is True
     strict = CodeExecutionFilter(timeout=20, missing_module="drop")
-    assert strict.filter(doc(py("import numpy"))) == (False, "runtime_error:ModuleNotFoundError")
+    assert strict.filter(doc(py("import torch"))) == (False, "runtime_error:ModuleNotFoundError")
+    assert strict.filter(doc(py("import numpyy"))) == (False, "hallucinated_import:numpyy")
+
+
+@pytest.mark.usefixtures("scientific_stack")
+def test_scientific_code_runs_and_is_verified(code_filter):
+    code = (
+        "import numpy as np\nimport pandas as pd\nimport sympy as sp\nimport matplotlib.pyplot as plt\n\n"
+        "x = np.linspace(0, 2, 5)\n"
+        "df = pd.DataFrame({'x': x, 'y': x**2})\n"
+        "assert df.y.sum() == 7.5\n"
+        "t = sp.Symbol('t')\n"
+        "assert sp.integrate(2 * t, (t, 0, 2)) == 4\n"
+        "df.plot(x='x', y='y')\n"
+        "plt.savefig('parabola.png')\n"
+        "assert open('parabola.png', 'rb').read(4) == b'\\x89PNG'"
+    )
+    d = doc(py(code))
+    assert code_filter.filter(d) is True
+    assert keys.CODE_UNVERIFIED not in d.metadata
+    assert code_filter.stats.stats["code_ok"].total == 1
+
+
+@pytest.mark.usefixtures("bwrap_available")
+def test_hallucinated_imports_drop_real_absent_ones_stay_unverified():
+    """A module no package provides drops the document, wherever it is imported; one of a real package
+    the sandbox lacks keeps it, unverified."""
+    docs = {
+        "invented": py("import numpyy as np\nprint(np.zeros(3))"),
+        "real_then_invented": py(
+            "import torch\n\ndef train():\n    from torch_magic_trainer import fit\n    fit()"
+        ),
+        "real": py("import requests_oauthlib\nfrom sklearn.linear_model import LinearRegression"),
+        "optional": py(
+            "try:\n    import turbo_json_xyz as json\nexcept ImportError:\n    import json\nimport torch"
+        ),
+        "own_file": "Save this as `geometry_helpers.py`:\n\n"
+        + py("def area(r):\n    return 3.14159 * r * r", "text")
+        + "\n\nThen:\n\n"
+        + py("from geometry_helpers import area\nprint(area(2))"),
+        "case": py("from pil import Image"),  # Pillow is `PIL`: names compare without case
+    }
+    f = CodeExecutionFilter(timeout=20, batch_size=len(docs))
+    kept = {d.id: d for d in f.run(iter(doc(text, name) for name, text in docs.items()))}
+    assert set(kept) == {"real", "optional", "own_file", "case"}
+    assert all(d.metadata[keys.CODE_UNVERIFIED] is True for d in kept.values())
+    stats = f.stats.stats
+    assert stats["dropped_hallucinated_import:numpyy"].total == 1
+    assert stats["dropped_hallucinated_import:torch_magic_trainer"].total == 1
+    assert stats["code_hallucinated_import"].total == 2
+    assert stats["code_unverified_missing_module"].total == 4
+
+
+@pytest.mark.usefixtures("bwrap_available")
+def test_known_modules_extends_the_bundled_list():
+    code = doc(py("import acme_internal_toolkit"))
+    assert CodeExecutionFilter(timeout=20).filter(code) == (
+        False,
+        "hallucinated_import:acme_internal_toolkit",
+    )
+    f = CodeExecutionFilter(timeout=20, known_modules=("ACME_internal_toolkit",))
+    assert f.filter(code) is True and code.metadata[keys.CODE_UNVERIFIED] is True
+
+
+@pytest.mark.usefixtures("scientific_stack")
+def test_submodule_an_installed_package_lacks_is_the_codes_error(code_filter):
+    assert code_filter.filter(doc(py("import matplotlib.pyplott as plt"))) == (
+        False,
+        "runtime_error:ModuleNotFoundError",
+    )
+
+
+def test_bundled_known_modules_list():
+    names = known_modules()
+    # import names that differ from their PyPI project's name
+    assert {"sklearn", "pil", "bs4", "cv2", "yaml", "dateutil", "attr", "google", "azure"} <= names
+    assert {"numpy", "pandas", "torch", "requests", "flask", "pygame", "kivy"} <= names
+    assert {"numpyy", "scikit_learn", "pillow", "beautifulsoup4", "json", "os"}.isdisjoint(names)
+    path = Path(code_execution.__file__).parent / "known_modules.txt"
+    assert path.stat().st_size < 64 << 10
+    assert "hugovk/top-pypi-packages" in path.read_text()[:1000]  # its header says how it was made
 
 
 @pytest.mark.usefixtures("bwrap_available")

@@ -22,6 +22,8 @@ import pytest
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.filters.sandbox import DEFAULT_UID, Sandbox, SandboxLimits
 
+SCIENTIFIC_STACK = "python3-numpy python3-pandas python3-sympy python3-matplotlib"
+
 TIMEOUT = 2.0
 # How long the kernel may take to tear a killed PID namespace down (~1.5 s idle): a bound for a
 # hang, never reached by a passing test however loaded the machine.
@@ -42,6 +44,22 @@ def sandbox(bwrap_available):
 def quick(bwrap_available):
     """For programs that only the clock stops."""
     return Sandbox(SandboxLimits(timeout=TIMEOUT, **LIMITS))
+
+
+@pytest.fixture(scope="module")
+def scientific_stack(sandbox):
+    """Debian's scientific packages, which CI installs: there their absence fails, elsewhere it skips."""
+    # found, not imported: importing them all takes seconds
+    res = sandbox.run(
+        "import importlib.util\n"
+        "print(*[m for m in ('numpy', 'pandas', 'sympy', 'matplotlib') if not importlib.util.find_spec(m)])"
+    )
+    if res.ok and not res.stdout.strip():
+        return
+    message = f"the sandbox lacks {res.stdout.decode().strip() or res.reason}: apt-get install -y {SCIENTIFIC_STACK}"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI is set, so this is a failure")
+    pytest.skip(message)
 
 
 def run(sandbox, code):
@@ -134,6 +152,66 @@ def test_runs_as_a_uid_no_account_has(sandbox):
     for uid in (0, -1, 2**32 - 1):
         with pytest.raises(ConfigError, match="unprivileged uid"):
             Sandbox(uid=uid)
+
+
+# -- the scientific stack ------------------------------------------------------------------------
+@pytest.mark.usefixtures("scientific_stack")
+def test_matplotlib_draws_headless_into_the_work_dir(sandbox):
+    """No display, no writable home of the host: the Agg backend, its config and font cache in /tmp."""
+    code = (
+        "import os, matplotlib.pyplot as plt\n"
+        "plt.plot([0, 1, 2], [0, 1, 4])\n"
+        "plt.title('no display needed')\n"
+        "plt.savefig('plot.png')\n"
+        "print(plt.get_backend(), open('plot.png', 'rb').read(4), *os.listdir('/tmp/.matplotlib'))\n"
+    )
+    res = run(sandbox, code)
+    assert res.ok, res.stderr
+    backend, magic, *config = res.stdout.decode().split()
+    assert (backend, magic) == ("agg", "b'\\x89PNG'") and config[0].startswith("fontlist")
+    assert b"Fontconfig error" not in res.stderr
+
+
+@pytest.mark.usefixtures("scientific_stack")
+def test_numerical_libraries_compute_on_one_thread():
+    """A BLAS pool of one thread per core would meet the process cap: with room for no thread beside
+    the program itself (bwrap's PID 1 and python), numpy still imports and multiplies."""
+    sandbox = Sandbox(SandboxLimits(timeout=20.0, memory_bytes=512 << 20, nproc=2))
+    code = "import numpy as np, os\na = np.ones((300, 300))\nprint((a @ a)[0, 0], len(os.listdir('/proc/self/task')))"
+    res = run(sandbox, code)
+    assert res.ok and res.stdout == b"300.0 1\n", res.stderr
+
+
+def test_every_absent_import_is_reported(sandbox):
+    """Python stops at the first missing module; the others the source imports are reported too,
+    except optional imports inside try blocks, relative imports and modules that exist."""
+    code = (
+        "import json\n"
+        "try:\n    import optional_speedup_xyz\nexcept ImportError:\n    pass\n"
+        "import absent_first_xyz\n"
+        "from absent_second_xyz.sub import thing\n"
+        "def later():\n    import absent_third_xyz, absent_first_xyz, os.path\n"
+        "    from . import sibling\n"
+    )
+    res = run(sandbox, code)
+    assert res.reason == "runtime_error:ModuleNotFoundError"
+    assert res.missing == ("absent_first_xyz", "absent_second_xyz", "absent_third_xyz")
+    assert run(sandbox, "import json.nothing_here").missing == ()  # a package it has lacks that part
+    assert run(sandbox, "raise ModuleNotFoundError('by hand')").missing == ()
+    assert run(sandbox, "1 / 0").missing == ()
+
+
+def test_knows_the_standard_library_of_its_interpreter(sandbox):
+    sandbox.check()
+    assert {"json", "tkinter", "sqlite3", "turtle"} <= sandbox.stdlib_modules
+    assert "numpy" not in sandbox.stdlib_modules
+
+
+def test_packages_must_be_under_usr():
+    with pytest.raises(ConfigError, match="under /usr"):
+        Sandbox(packages=("/usr/lib/python3/dist-packages", "/work/venv/lib/python3.11/site-packages"))
+    with pytest.raises(ConfigError, match="under /usr"):
+        Sandbox(packages=("/usr/../root",))
 
 
 # -- resources ------------------------------------------------------------------------------------
