@@ -39,9 +39,11 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|step\s+\d+\s*[:.)]|\d+�
 # A run of arithmetic: numbers, operators, brackets, sqrt/pi, "=" and "≈"
 _RUN = re.compile(r"(?:sqrt|pi|[\d.\s+\-*/^()%=≈])+")
 _OPERATOR = re.compile(r"[+*/^]|(?<=[\d)])\s*-|sqrt")
+_E_NOTATION = re.compile(r"(\d)[eE]([+-]?\d+)")
 _DECIMALS = re.compile(r"\d+\.(\d+)")
 _MAX_CHARS = 200
 _MAX_EXPONENT = 1000
+_MAX_DIGITS = 10000
 
 
 @dataclass
@@ -287,6 +289,8 @@ def parse_math(text: str, symbols: bool = True) -> object | None:
 
 
 def _parse_plain(plain: str, symbols: bool) -> object | None:
+    # "1e999999" is a float literal Python would build before any check: make it a power to check
+    plain = _E_NOTATION.sub(r"\1*10**(\2)", plain)
     if len(plain) > _MAX_CHARS or not _SAFE.match(plain) or re.search(r"\d{31}", plain):
         return None
     names = set(re.findall(r"[A-Za-z]+", plain))
@@ -335,17 +339,22 @@ def _parse_plain(plain: str, symbols: bool) -> object | None:
 
 
 def _small(expr) -> bool:
-    """No power whose numeric exponent is large ("2^100000", "9^9^9"): sympy would work for minutes."""
+    """No power sympy would work on for minutes: numeric exponents up to `_MAX_EXPONENT`, numeric
+    powers up to `_MAX_DIGITS` digits ("2^100000", "9^9^9", "(999^999)^999" are refused)."""
     import sympy
 
     for node in sympy.preorder_traversal(expr):
-        if isinstance(node, sympy.Pow) and not node.exp.free_symbols:
-            try:
-                size = abs(complex(node.exp.evalf(5)))
-            except (TypeError, ValueError):
-                return False
-            if not size <= _MAX_EXPONENT:
-                return False
+        if not isinstance(node, sympy.Pow) or node.exp.free_symbols:
+            continue
+        try:
+            size = abs(complex(node.exp.evalf(5)))
+            base = abs(complex(node.base.evalf(5))) if not node.base.free_symbols else 0.0
+        except (TypeError, ValueError, OverflowError):
+            return False
+        if not size <= _MAX_EXPONENT:
+            return False
+        if base > 1 and not size * math.log10(base) <= _MAX_DIGITS:
+            return False
     return True
 
 

@@ -87,6 +87,9 @@ def test_parse_subset(text, value):
     [
         "9^9^9^9",
         "2^100000",
+        "2^(99999*99999)",
+        "(999^999)^999",
+        "1e999999",
         "__import__('os').system('true')",
         "lambda: 1",
         "x.__class__",
