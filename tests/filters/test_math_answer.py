@@ -17,9 +17,10 @@ DOMAINS = Path(__file__).parent / "data" / "domains"
 SMOLLM2 = Path(__file__).parent / "data" / "smollm2" / "labelled.jsonl"
 
 # Real generations whose arithmetic is wrong, read by hand: each one's last equation is false.
+# The labellers dropped all three for other reasons (off topic, incoherent, repetition).
 WRONG_ARITHMETIC = {
     "cosmopedia-rp1.2/ko-sample.jsonl@14935/0": "10/24 + 5 = 9",
-    "rp1.1/sample.jsonl@5671/0": "2*2^3 = 4*10 = ... = 64",
+    "rp1.1/sample.jsonl@5671/0": "2*2^3 = 4*10 = 4*2*10 = 4*102 = 16*2 = ...",
     "rp1.0/sample.jsonl@6224/1": "c = 10 + 10 = 10",
 }
 
