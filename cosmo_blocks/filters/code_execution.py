@@ -15,7 +15,7 @@ ModuleNotFoundError, each module it lacks is judged:
   code raises itself, is the code's own error: `runtime_error:ModuleNotFoundError`.
 
 `known_modules.txt` (bundled, ~50 KB) holds the top-level import names of the 4,000 most downloaded
-PyPI projects (github.com/hugovk/top-pypi-packages) and of ~130 teaching and science packages
+PyPI projects (github.com/hugovk/top-pypi-packages) and of ~150 teaching and science packages
 below that cut. Import names come from installed distributions' metadata where present, else from
 a table of the common mismatches (scikit-learn: sklearn, Pillow: PIL, beautifulsoup4: bs4,
 opencv-python: cv2, PyYAML: yaml), else from the normalized project name; its header says so.
