@@ -59,7 +59,7 @@ def child(model: str, count: int, tokens: int) -> dict:
     engine = eng.Engine(resolve_model(model), {}, {"max_tokens": tokens, "ignore_eos": True})
     ready = time.monotonic()
     for i, prompt in enumerate(prompts(count)):
-        engine.add(str(i), engine.encode(prompt))
+        engine.add(str(i), engine.encode([{"role": "user", "content": prompt}]))
     generated, done = 0, 0
     while done < count:
         for _, result in engine.step():

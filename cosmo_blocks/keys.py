@@ -14,6 +14,8 @@ FORMAT = "format"
 AUDIENCE = "audience"
 LANGUAGE = "language"
 PROMPT = "prompt"
+# the chat's system message for a prompt, when its template has one (<format>.system.txt)
+SYSTEM_PROMPT = "system_prompt"
 MODEL = "model"
 FINISH_REASON = "finish_reason"
 PROMPT_TOKENS = "prompt_tokens"

@@ -23,6 +23,14 @@ from cosmo_blocks.generation.models import sampling_preset
 from cosmo_blocks.generation.sampling import resolve_sampling, sampling_key
 
 
+def chat_messages(doc: Document, prompt: str) -> list[dict]:
+    """The chat a document's prompt is sent as: its system prompt first when it has one (metadata
+    `system_prompt`, from a template's <format>.system.txt), then the prompt as the user's turn."""
+    system = doc.metadata.get(keys.SYSTEM_PROMPT)
+    user = {"role": "user", "content": prompt}
+    return [{"role": "system", "content": system}, user] if system else [user]
+
+
 class GenerationBackend(Protocol):
     """What generates: an in-process engine or a server, seen the same way by the feed loop."""
 
@@ -99,9 +107,11 @@ class GenerationBlock(PipelineStep):
             return None
         return xxhash.xxh32_intdigest(f"{self.seed}:{doc_id}".encode()) & 0x7FFFFFFF
 
-    def journal_key(self, prompt: str) -> str:
-        # the key covers every sampling setting and the seed: change one, regenerate
-        return entry_key(prompt, self.model, sampling_key(self.sampling | {"seed": self.seed}))
+    def journal_key(self, prompt: str, system: str | None = None) -> str:
+        # the key covers the system prompt, every sampling setting and the seed: change one, regenerate
+        # (without a system prompt the key is what it was, so earlier journals still resume)
+        text = f"{system}\x00{prompt}" if system else prompt
+        return entry_key(text, self.model, sampling_key(self.sampling | {"seed": self.seed}))
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         # before any journal key is computed: the key and the `model` metadata name the model used
@@ -202,7 +212,7 @@ class _Task:
         if not prompt:
             self.skip(doc, "no_prompt", f"metadata has no {keys.PROMPT!r}")
             return None
-        key = self.block.journal_key(prompt)
+        key = self.block.journal_key(prompt, doc.metadata.get(keys.SYSTEM_PROMPT))
         entry = self.done.pop(doc.id, None)
         if entry is not None and entry.get("key") == key:
             self.stat("resumed_from_journal")

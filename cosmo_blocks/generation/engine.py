@@ -89,8 +89,8 @@ class Engine:
         self.sampling = sampling
         self._shared_params = sampling_params(sampling)  # vLLM clones each request's params
 
-    def encode(self, prompt: str) -> list[int]:
-        return encode_chat(self.tokenizer, prompt)
+    def encode(self, messages: list[dict]) -> list[int]:
+        return encode_chat(self.tokenizer, messages)
 
     def add(self, request_id: str, token_ids: list[int], seed: int | None = None) -> bool:
         """Queue one request; False when vLLM refuses it. A dead engine raises EngineDied."""
@@ -180,11 +180,19 @@ def stop_engine(engine) -> None:
             pass
 
 
-def encode_chat(tokenizer, prompt: str) -> list[int]:
-    """Token ids of the prompt as the model's chat template renders a single user turn."""
-    if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
-        )
-        return tokenizer.encode(text, add_special_tokens=False)
-    return tokenizer.encode(prompt)
+def encode_chat(tokenizer, messages: list[dict]) -> list[int]:
+    """Token ids of the chat (an optional system turn, then the user's) as the model's chat template
+    renders it. A template that refuses a system turn (Mixtral-8x7B-Instruct's accepts only
+    user/assistant) gets the system prompt as the first paragraph of the user's turn."""
+    if not getattr(tokenizer, "chat_template", None):
+        return tokenizer.encode("\n\n".join(m["content"] for m in messages))
+    import jinja2
+
+    try:
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    except jinja2.TemplateError:
+        if messages[0]["role"] != "system":
+            raise
+        merged = {"role": "user", "content": f"{messages[0]['content']}\n\n{messages[1]['content']}"}
+        text = tokenizer.apply_chat_template([merged], add_generation_prompt=True, tokenize=False)
+    return tokenizer.encode(text, add_special_tokens=False)

@@ -17,7 +17,7 @@ from datatrove.io import DataFolderLike
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.generation import engine as eng
 from cosmo_blocks.generation import models
-from cosmo_blocks.generation.base import GenerationBlock, count_restart
+from cosmo_blocks.generation.base import GenerationBlock, chat_messages, count_restart
 from cosmo_blocks.generation.server_process import VLLMServerProcess
 
 
@@ -108,11 +108,11 @@ class OpenAIServerGenerator(GenerationBlock):
             self.stat_update("engine_start_seconds", value=round(server.start_seconds, 1), unit="task")
         return ServerBackend(self, server)
 
-    def request_kwargs(self, doc_id: str, prompt: str) -> dict:
+    def request_kwargs(self, doc: Document, prompt: str) -> dict:
         """Keyword arguments of `chat.completions.create`; vLLM's own settings go in the body as is."""
-        seed = self.request_seed(doc_id)
+        seed = self.request_seed(doc.id)
         extra = self.sampling if seed is None else self.sampling | {"seed": seed}
-        return {"model": self.model, "messages": [{"role": "user", "content": prompt}], "extra_body": extra}
+        return {"model": self.model, "messages": chat_messages(doc, prompt), "extra_body": extra}
 
 
 def _base_url(endpoint: str) -> str:
@@ -186,9 +186,7 @@ class ServerBackend:
         import openai
 
         try:
-            completion = await self.client.chat.completions.create(
-                **self.block.request_kwargs(doc.id, prompt)
-            )
+            completion = await self.client.chat.completions.create(**self.block.request_kwargs(doc, prompt))
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
             return refusal(e)
         except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:

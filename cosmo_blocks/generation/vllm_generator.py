@@ -9,7 +9,7 @@ from datatrove.utils.logging import logger
 
 from cosmo_blocks.generation import engine as eng
 from cosmo_blocks.generation import models
-from cosmo_blocks.generation.base import GenerationBlock, count_restart
+from cosmo_blocks.generation.base import GenerationBlock, chat_messages, count_restart
 
 
 class VLLMGenerator(GenerationBlock):
@@ -103,7 +103,7 @@ class EngineBackend:
         )
 
     def submit(self, doc: Document, prompt: str) -> str | None:
-        token_ids = self.engine.encode(prompt)
+        token_ids = self.engine.encode(chat_messages(doc, prompt))
         if len(token_ids) >= self.engine.max_model_len:
             return "prompt_too_long"
         return self.add(doc, token_ids)

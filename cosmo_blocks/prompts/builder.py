@@ -9,8 +9,7 @@ from cosmo_blocks import keys
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.prompts.templates import MissingField, TemplateError, load_catalog
 
-# where a prompt's system prompt goes, for the generation blocks to send as the chat's system message
-SYSTEM_PROMPT = "system_prompt"
+SYSTEM_PROMPT = keys.SYSTEM_PROMPT
 
 
 def unit_hash(*parts) -> float:

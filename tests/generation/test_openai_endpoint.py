@@ -28,6 +28,7 @@ class Server:
         self.policy = policy
         self.delay = delay
         self.calls: dict[str, list[tuple[float, int]]] = defaultdict(list)  # prompt -> (time, status)
+        self.chats: list[list[dict]] = []  # the messages of every request
         self.lock = threading.Lock()
         outer = self
 
@@ -37,8 +38,9 @@ class Server:
 
             def do_POST(self):
                 body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                prompt = body["messages"][0]["content"]
+                prompt = body["messages"][-1]["content"]  # the user's turn, after any system message
                 with outer.lock:
+                    outer.chats.append(body["messages"])
                     status, headers = outer.policy(outer, prompt)
                     outer.calls[prompt].append((time.monotonic(), status))
                 time.sleep(outer.delay)
@@ -244,3 +246,26 @@ def test_the_journal_key_names_the_model_resolved_on_the_task_host(tmp_path):
     assert stats_of(asked)["resumed_from_journal"] == 3
     assert {d.metadata[keys.MODEL] for d in out} == {MODEL}
     assert len(server.calls) == 3
+
+
+def test_a_system_prompt_is_the_chats_system_message_and_part_of_the_journal_key(tmp_path):
+    records = prompt_records(2)
+    docs = documents(records)
+    docs[0].metadata[keys.SYSTEM_PROMPT] = "You are a patient tutor."
+    with Server(healthy) as server:
+        assert len(list(generator(server, tmp_path / "journal")(docs))) == 2
+    chats = {chat[-1]["content"]: chat for chat in server.chats}
+    assert chats[records[0]["prompt"]] == [
+        {"role": "system", "content": "You are a patient tutor."},
+        {"role": "user", "content": records[0]["prompt"]},
+    ]
+    assert chats[records[1]["prompt"]] == [{"role": "user", "content": records[1]["prompt"]}]
+    # another system prompt regenerates that document; the other resumes from the journal
+    docs = documents(records)
+    docs[0].metadata[keys.SYSTEM_PROMPT] = "You are terse."
+    with Server(healthy) as server:
+        block = generator(server, tmp_path / "journal")
+        assert len(list(block(docs))) == 2
+    assert [chat[0]["content"] for chat in server.chats] == ["You are terse."]
+    stats = stats_of(block)
+    assert stats["journal_stale_regenerated"] == 1 and stats["resumed_from_journal"] == 1

@@ -2,6 +2,7 @@
 
 import tomllib
 
+import jinja2
 import pytest
 
 from cosmo_blocks.filters import quality_filters
@@ -40,18 +41,18 @@ SEEDS = [
 
 
 def expected_prompt_choices(format_: str, audience: str, seed: dict) -> set[str]:
-    """The Korean template file filled by hand, with and without the topic clause."""
+    """The Korean template file rendered by Jinja2 with the seed's values, with and without the topic clause
+    (the seed has no enrichment: the textbook's enrichment clause is left out)."""
     prompts = bundled_dir("prompts")
     manifest = tomllib.loads((prompts / "manifest.toml").read_text(encoding="utf-8"))
-    template = (prompts / "ko" / f"{format_}.txt").read_text(encoding="utf-8")
-    clause = manifest["topic_clause"]["ko"].format(topic=seed["title"])
-    filled = (
-        template.replace("{audience}", manifest["audiences"]["ko"][audience])
-        .replace("{topic}", seed["title"])
-        .replace("{context}", seed["text"])
-        .replace("{enrichment_clause}", "")  # the seed has no enrichment
-    )
-    return {filled.replace("{topic_clause}", c) for c in ("", clause)}
+    text = (prompts / "ko" / f"{format_}.txt").read_text(encoding="utf-8")
+    template = jinja2.Template(text, keep_trailing_newline=True)
+    values = {
+        "audience": manifest["audiences"]["ko"][audience],
+        "topic": seed["title"],
+        "context": seed["text"],
+    }
+    return {template.render(values, topic_clause=clause) for clause in (False, True)}
 
 
 @pytest.fixture(scope="module")

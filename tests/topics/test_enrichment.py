@@ -26,8 +26,9 @@ from tests.topics.conftest import read_corpus
 
 PYTHON_SOURCES = Path("/usr/share/doc/python3-doc/html/_sources")
 LESSON = (
-    "Write a lesson for {audience} at a {difficulty} level on {topic}.\n\n"
-    "- Relate it to {related_concepts}.\n- Assume the reader knows {prerequisites}.\n- No title.\n\n{context}\n"
+    "Write a lesson for {{ audience }} at a {{ difficulty }} level on {{ topic }}.\n\n"
+    "- Relate it to {{ related_concepts }}.\n- Assume the reader knows {{ prerequisites }}.\n"
+    "- No title.\n\n{{ context }}\n"
 )
 
 
