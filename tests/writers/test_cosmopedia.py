@@ -69,8 +69,8 @@ def promised_fields_docs() -> list[Document]:
     return [
         Document(text="Sure! Here is the post:\nBees are busy.", id="opener", metadata=dict(base)),
         Document(
-            text="Arrays:\n\n```python\nimport numpy as np\nprint(np.zeros(2))\n```\n\nThat is all.",
-            id="numpy",
+            text="Tensors:\n\n```python\nimport torch\nprint(torch.zeros(2))\n```\n\nThat is all.",
+            id="torch",
             metadata=dict(base),
         ),
         Document(text="Plain text that stays as it is.", id="plain", metadata=dict(base)),
@@ -97,7 +97,7 @@ def test_original_text_and_code_unverified_reach_the_dataset(tmp_path, writer_cl
     by_id = {row["id"]: row for row in ds}
     assert by_id["opener"]["text"] == "Bees are busy."
     assert by_id["opener"]["original_text"] == "Sure! Here is the post:\nBees are busy."
-    assert by_id["numpy"]["code_unverified"] is True and by_id["numpy"]["original_text"] == ""
+    assert by_id["torch"]["code_unverified"] is True and by_id["torch"]["original_text"] == ""
     assert [row["code_unverified"] for row in ds if row["id"] == "plain"] == [False, False]
     assert ds.features["code_unverified"].dtype == "bool"
 
