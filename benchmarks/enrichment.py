@@ -17,7 +17,7 @@ llm: TopicEnricher on N topics of a seeds jsonl (evenly spaced), once with vLLM'
   keep_unanswered=True. A topic counts when all three fields parsed: related_concepts and
   prerequisites non-empty lists of strings, difficulty one of DIFFICULTY_LEVELS.
 
-Both modes also print how many documents would get the textbook template's {enrichment_clause}
+Both modes also print how many documents would get the textbook template's enrichment sentence
 (full: all three fields; short: no prerequisites; none).
 """
 
