@@ -39,6 +39,8 @@ PREREQUISITES = "prerequisites"
 ENRICHMENT_FIELDS = (RELATED_CONCEPTS, DIFFICULTY, PREREQUISITES)
 # a mixed dataset: which corpus a record came from ("synthetic", or the real corpus's name)
 SOURCE = "source"
+# a seed's known final answer (GSM8K's "... #### 72" too), checked by MathAnswerFilter
+ANSWER = "answer"
 # BenchmarkDecontaminator: on a dropped document, the benchmark, item id and matched share it hit
 CONTAMINATED_BENCHMARK = "contaminated_benchmark"
 CONTAMINATED_ITEM = "contaminated_item"

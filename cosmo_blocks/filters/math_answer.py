@@ -91,7 +91,7 @@ class MathAnswerFilter(BaseFilter):
     def __init__(
         self,
         formats: tuple[str, ...] | list[str] | None = DEFAULT_FORMATS,
-        answer_key: str = "answer",
+        answer_key: str = keys.ANSWER,
         require_answer: bool = True,
         timeout: float = 2.0,
         exclusion_writer: DiskWriter | None = None,
