@@ -1,5 +1,5 @@
-"""Real and synthetic text mixed at a token ratio: the training mix the seed document recommends
-(alpha, the synthetic share of tokens, about 0.5).
+"""Real and synthetic text mixed at a token ratio alpha, the synthetic share of tokens (default 0.5,
+half and half).
 
     cosmo run mix --seeds fineweb/ --param synthetic=OUT/data --output mixed --param alpha=0.5 \\
         --param real_name=fineweb

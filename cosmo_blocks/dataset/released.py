@@ -154,8 +154,8 @@ class CosmopediaFilter(BaseFilter):
     Each criterion is one value or a list (a record matches if any entry does); unset criteria are
     not checked. format, audience and seed_data entries are shell-style patterns matched
     case-sensitively against the whole value, so "blogpost" is exact and "textbook*" selects
-    `textbook_academic_tone` and `textbook_narrative` alike (the seed document's `format ==
-    "textbook"` matches no released row). The vocabulary is whatever the data holds.
+    `textbook_academic_tone` and `textbook_narrative` alike (an exact `format == "textbook"` matches
+    no v0.1 row). The vocabulary is whatever the data holds.
 
     `topic` entries are keywords matched case-insensitively at the start of a word ("math" finds
     "Mathematics" and "math," but not "aftermath") in the record's `topic`, or, when a record has no

@@ -40,3 +40,24 @@ def bwrap_available():
     if sandbox_required():
         pytest.fail(message + "; CI is set, so this is a failure")
     pytest.skip(message)
+
+
+# Debian's packages that CI installs for the code sandbox
+SCIENTIFIC_STACK = "python3-numpy python3-pandas python3-sympy python3-matplotlib"
+
+
+@pytest.fixture(scope="session")
+def scientific_stack(bwrap_available):
+    """Debian's scientific packages, which CI installs: there their absence fails, elsewhere it skips."""
+    from cosmo_blocks.filters.sandbox import Sandbox
+
+    res = Sandbox().run(  # found, not imported: importing them all takes seconds
+        "import importlib.util\n"
+        "print(*[m for m in ('numpy', 'pandas', 'sympy', 'matplotlib') if not importlib.util.find_spec(m)])"
+    )
+    if res.ok and not res.stdout.strip():
+        return
+    message = f"the sandbox lacks {res.stdout.decode().strip() or res.reason}: apt-get install -y {SCIENTIFIC_STACK}"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI is set, so this is a failure")
+    pytest.skip(message)

@@ -11,9 +11,7 @@ from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.filters import CodeExecutionFilter, code_execution
 from cosmo_blocks.filters.code_execution import known_modules
 from cosmo_blocks.filters.markdown import code_blocks, python_program
-from cosmo_blocks.filters.sandbox import Sandbox, SandboxUnavailable
-
-SCIENTIFIC_STACK = "python3-numpy python3-pandas python3-sympy python3-matplotlib"
+from cosmo_blocks.filters.sandbox import SandboxUnavailable
 
 
 def doc(body: str, doc_id: str = "d") -> Document:
@@ -27,21 +25,6 @@ def py(code: str, lang: str = "python") -> str:
 @pytest.fixture
 def code_filter(bwrap_available):
     return CodeExecutionFilter(timeout=20, workers=2)  # generous: no test here expects a timeout
-
-
-@pytest.fixture(scope="module")
-def scientific_stack(bwrap_available):
-    """Debian's scientific packages, which CI installs: there their absence fails, elsewhere it skips."""
-    res = Sandbox().run(  # found, not imported: importing them all takes seconds
-        "import importlib.util\n"
-        "print(*[m for m in ('numpy', 'pandas', 'sympy', 'matplotlib') if not importlib.util.find_spec(m)])"
-    )
-    if res.ok and not res.stdout.strip():
-        return
-    message = f"the sandbox lacks {res.stdout.decode().strip() or res.reason}: apt-get install -y {SCIENTIFIC_STACK}"
-    if os.environ.get("CI"):
-        pytest.fail(message + "; CI is set, so this is a failure")
-    pytest.skip(message)
 
 
 def test_blocks_run_in_order_as_one_program(code_filter):

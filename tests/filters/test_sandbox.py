@@ -22,8 +22,6 @@ import pytest
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.filters.sandbox import DEFAULT_UID, Sandbox, SandboxLimits
 
-SCIENTIFIC_STACK = "python3-numpy python3-pandas python3-sympy python3-matplotlib"
-
 TIMEOUT = 2.0
 # How long the kernel may take to tear a killed PID namespace down (~1.5 s idle): a bound for a
 # hang, never reached by a passing test however loaded the machine.
@@ -44,22 +42,6 @@ def sandbox(bwrap_available):
 def quick(bwrap_available):
     """For programs that only the clock stops."""
     return Sandbox(SandboxLimits(timeout=TIMEOUT, **LIMITS))
-
-
-@pytest.fixture(scope="module")
-def scientific_stack(sandbox):
-    """Debian's scientific packages, which CI installs: there their absence fails, elsewhere it skips."""
-    # found, not imported: importing them all takes seconds
-    res = sandbox.run(
-        "import importlib.util\n"
-        "print(*[m for m in ('numpy', 'pandas', 'sympy', 'matplotlib') if not importlib.util.find_spec(m)])"
-    )
-    if res.ok and not res.stdout.strip():
-        return
-    message = f"the sandbox lacks {res.stdout.decode().strip() or res.reason}: apt-get install -y {SCIENTIFIC_STACK}"
-    if os.environ.get("CI"):
-        pytest.fail(message + "; CI is set, so this is a failure")
-    pytest.skip(message)
 
 
 def run(sandbox, code):
