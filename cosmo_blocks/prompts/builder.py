@@ -31,7 +31,8 @@ class PromptBuilder(PipelineStep):
     """Turn each seed into `variants` prompts, recording format, audience, language, topic, prompt.
 
     Each prompt is its format's Jinja2 template (prompts/<language>/<format>.txt) filled with the
-    seed: {{ topic }}, {{ context }}, {{ audience }}, {{ topic_clause }} (true for a deterministic
+    seed: {{ topic }}, {{ context }}, {{ audience }} (as named in the language; {{ audience_key }} as
+    the manifest names it), {{ topic_clause }} (true for a deterministic
     share of the seeds that have a topic), any metadata field of the seed ({{ title }}, a recipe's
     own), and the enrichment fields {{ related_concepts }} and {{ prerequisites }} (a list,
     rendered "a, b, c") and {{ difficulty }} (a level, rendered by its name in the language, e.g.
@@ -156,6 +157,7 @@ class PromptBuilder(PipelineStep):
             "topic": topic,
             "context": meta.get(keys.CONTEXT, doc.text),
             "audience": self._audience_names.get(audience, audience.replace("_", " ")),
+            "audience_key": audience,
             "topic_clause": bool(topic)
             and unit_hash(self.salt, "clause", meta.get(keys.SEED_ID, doc.id), variant)
             < self.topic_clause_share,

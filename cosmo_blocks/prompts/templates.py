@@ -24,8 +24,9 @@ from cosmo_blocks.resources import bundled_dir
 DEFAULT_TEMPLATES_DIR = bundled_dir("prompts")
 SYSTEM_SUFFIX = ".system.txt"
 # every prompt gets these: the topic ("" when the seed has none), the seed's extract, the audience
-# as named in the language, and whether this prompt adds the topic clause (drawn per seed)
-BASE_FIELDS = ("topic", "context", "audience", "topic_clause")
+# as named in the language and as the manifest names it (`audience_key`, for a sentence that only
+# one audience gets), and whether this prompt adds the topic clause (drawn per seed)
+BASE_FIELDS = ("topic", "context", "audience", "audience_key", "topic_clause")
 # metadata a seed may carry (a seed source, a clustering or retrieval step, an enrichment step);
 # a manifest's `seed_fields = [...]` adds a recipe's own
 SEED_FIELDS = (

@@ -214,11 +214,12 @@ _DOCUMENT_FIELDS = {"text", "id", "source", "metadata", "meta", "content"}
 
 def extra_metadata(record: dict) -> dict:
     """What else a record carries, kept with the seed: a datatrove-written record's `metadata` dict
-    (a topic, a cluster, a taxonomy path) and the record's other plain fields (a corpus's `group`)."""
+    (a topic, a cluster, a taxonomy path) and the record's other fields (a corpus's `group`, a
+    course's `chapters`)."""
     nested = record.get("metadata")
     extra = dict(nested) if isinstance(nested, dict) else {}
     for key, value in record.items():
-        if key not in _DOCUMENT_FIELDS and isinstance(value, str | int | float | bool):
+        if key not in _DOCUMENT_FIELDS and isinstance(value, str | int | float | bool | list | dict):
             extra.setdefault(key, value)
     return extra
 

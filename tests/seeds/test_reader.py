@@ -308,12 +308,13 @@ def test_a_records_other_fields_and_datatrove_metadata_are_kept(tmp_path):
     path = write_jsonl(
         tmp_path / "s.jsonl",
         [
-            {"id": "a", "text": "Sockets.", "group": "man2", "rank": 3, "tags": ["x"]},
+            {"id": "a", "text": "Sockets.", "group": "man2", "rank": 3, "tags": ["x"], "tree": {"k": [1]}},
             {"id": "b", "text": "Topic page.", "metadata": {"topic": "Unix sockets", "seed_id": "forged"}},
         ],
     )
     a, b = run_steps([SeedReader(str(path))])
-    assert a.metadata["group"] == "man2" and a.metadata["rank"] == 3 and "tags" not in a.metadata
+    assert a.metadata["group"] == "man2" and a.metadata["rank"] == 3
+    assert a.metadata["tags"] == ["x"] and a.metadata["tree"] == {"k": [1]}  # a course's chapters, say
     assert b.metadata[keys.TOPIC] == "Unix sockets"
     assert b.metadata[keys.SEED_ID] == "b"  # the reader names the seed, whatever the record says
 
