@@ -328,8 +328,14 @@ def _render_pipeline(name: str, seeds, params, output, count: int) -> None:
                 )
                 continue
             try:
-                for doc in islice(_pipe(steps), count):
+                docs = list(islice(_pipe(steps), count))
+                for doc in docs:
                     _echo_prompt(doc)
+                if not docs and getattr(steps[0], "from_earlier_stage", False):
+                    click.echo(
+                        f"(no prompts yet: this stage reads {steps[0].data_folder.path}, which an earlier "
+                        "stage writes; run the pipeline, then render with --output of that run)"
+                    )
             except ConfigError as e:
                 raise ConfigError(
                     f"stage {stage.name!r} of {script.name}: {e} (a stage that reads what an earlier stage "

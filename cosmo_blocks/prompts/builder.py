@@ -224,6 +224,7 @@ class PromptBuilder(PipelineStep):
                     continue
                 meta = dict(seed.metadata)
                 meta.pop(keys.CONTEXT, None)
+                meta.pop(SYSTEM_PROMPT, None)  # an earlier stage's prompt (an outline's) is not this one's
                 meta.update(
                     {
                         keys.SEED_ID: seed_id,

@@ -77,7 +77,16 @@ RELEASED_AUDIENCES = frozenset(
 )
 
 # Ours, with no released counterpart
-OURS_FORMATS = frozenset({"forum_qa"})  # a question and its answer; story_forums is a story
+OURS_FORMATS = frozenset(
+    {
+        "forum_qa",  # a question and its answer; story_forums is a story
+        "course_outline",  # the stanford recipe's first stage: chapters and their sub-units
+        "code_textbook",  # the v2 domains: a textbook section whose Python runs
+        "math_solution",  # a worked solution ending in a checked final answer
+        "science_experiment",  # materials, steps and safety notes
+        "history_analysis",  # an event's causes and consequences, dates consistent
+    }
+)
 OURS_AUDIENCES = frozenset({"teenagers"})  # a story audience between children and general
 OURS_SEED_DATA = frozenset(
     {
@@ -85,5 +94,10 @@ OURS_SEED_DATA = frozenset(
         "wikipedia",
         "openwebmath",
         "stanford_encyclopedia",  # Stanford Encyclopedia of Philosophy entries
+        # the seeds of the v2 domain recipes
+        "programming_topics",
+        "math_problems",
+        "science_phenomena",
+        "historical_events",
     }
 )

@@ -9,6 +9,7 @@ the `topics` extra and imported where used.
 from cosmo_blocks.topics.clustering import ClusterAssigner, ClusterFitter, ClusterModel
 from cosmo_blocks.topics.enrichment import HeuristicEnricher, TopicEnricher
 from cosmo_blocks.topics.labelling import ClusterLabeller, ClusterLabelWriter, ClusterSamples
+from cosmo_blocks.topics.outlines import CourseOutliner
 from cosmo_blocks.topics.retrieval import FtsIndexer, FtsRetriever
 from cosmo_blocks.topics.taxonomy import SubtopicExpander, TaxonomyReader
 
@@ -19,6 +20,7 @@ __all__ = [
     "ClusterLabeller",
     "ClusterModel",
     "ClusterSamples",
+    "CourseOutliner",
     "FtsIndexer",
     "FtsRetriever",
     "HeuristicEnricher",

@@ -38,6 +38,16 @@ def test_the_manifest_uses_released_names_or_ours():
     assert unknown_names() == {}
 
 
+RECIPES = sorted(p.name for p in (REPO / "prompts" / "recipes").iterdir() if (p / "manifest.toml").is_file())
+
+
+def test_every_recipe_uses_released_names_or_ours():
+    assert len(RECIPES) >= 11
+    assert {recipe: unknown_names(REPO / "prompts" / "recipes" / recipe) for recipe in RECIPES} == {
+        recipe: {} for recipe in RECIPES
+    }
+
+
 def test_a_misspelt_released_name_fails(tmp_path):
     templates = tmp_path / "prompts"
     shutil.copytree(REPO / "prompts", templates)
