@@ -7,6 +7,7 @@ killed task leaves no server behind.
 """
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -35,6 +36,8 @@ def engine_flags(engine_kwargs: dict) -> list[str]:
             flags.append(flag)
         elif value is False:
             flags.append("--no-" + key.replace("_", "-"))
+        elif isinstance(value, dict):
+            flags += [flag, json.dumps(value)]
         elif value is not None:
             flags += [flag, str(value)]
     return flags

@@ -7,6 +7,7 @@ Mixtral. The answer is still parsed and validated here: a server that ignores th
 generation cut at `max_tokens`, is a counted skip, never a silently wrong field.
 """
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -76,6 +77,7 @@ class StructuredAnnotator(PipelineStep):
             )
         self.schema = schema if schema is not None else type(self).schema
         check_schema(self.schema)
+        self.validation_schema = self.schema  # what an answer must satisfy; a subclass may relax it
         self.generator = generator
         self.structured = structured
         self.keep_unanswered = keep_unanswered
@@ -99,9 +101,12 @@ class StructuredAnnotator(PipelineStep):
         try:
             answer = orjson.loads(candidate)
         except orjson.JSONDecodeError:
-            return None, "invalid_json"
+            try:  # a raw control character inside a string, which some grammar backends let through
+                answer = json.loads(candidate, strict=False)
+            except json.JSONDecodeError:
+                return None, "invalid_json"
         try:
-            jsonschema.validate(answer, self.schema)
+            jsonschema.validate(answer, self.validation_schema)
         except jsonschema.ValidationError:
             return None, "schema"
         return answer, ""

@@ -71,6 +71,11 @@ def test_seed_is_part_of_the_key():
 def test_engine_flags():
     flags = engine_flags({"max_model_len": 4096, "enforce_eager": True, "enable_prefix_caching": False})
     assert flags == ["--max-model-len", "4096", "--enforce-eager", "--no-enable-prefix-caching"]
+    config = {"backend": "xgrammar", "disable_any_whitespace": True}
+    assert engine_flags({"structured_outputs_config": config}) == [
+        "--structured-outputs-config",
+        '{"backend": "xgrammar", "disable_any_whitespace": true}',
+    ]
 
 
 def test_tiny_model_cache_is_rebuilt_when_its_version_changes(tmp_path):
