@@ -9,19 +9,9 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from cosmo_blocks import keys
+from cosmo_blocks.filters.markdown import prose
 from cosmo_blocks.filters.scripts import CJK_CHARS, CJK_LANGS, is_cjk
 
-# What is not prose and must not be judged as words: fenced code, inline code, URLs, e-mail addresses,
-# TeX math. Fences are handled line by line in _prose.
-_FENCE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})")
-_NOT_PROSE = re.compile(
-    r"`[^`\n]+`"
-    # a URL has a dotted host: "http://wwwcomoplayvhblogpostmathbook..." is glued words, no URL
-    r"|(?:https?://|www\.)(?:[\w-]{1,63}\.)+[a-zA-Z]{2,}\S*"
-    r"|\S+@\S+\.\w+"
-    r"|\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]",
-    re.DOTALL,
-)
 # Marks stripped from both ends of a whitespace token before it is measured as a word
 _EDGE = "\"'`.,;:!?()[]{}<>*_~|/\\-–—=+^…“”‘’«»„‚‹›·•¡¿%&$€£¥"
 # a number or formula: 3.14, 2*48, 1/2, (10, 50)
@@ -223,12 +213,12 @@ class DegenerationFilter(BaseFilter):
             self.endless_fragments_min is not None and fragments >= self.endless_fragments_min
         ):
             return self._drop("endless_list", "in_tail")
-        prose = _prose(text)
-        tail = _tail(prose, self.tail_chars)
+        words = prose(text)
+        tail = _tail(words, self.tail_chars)
         if self.max_sign_off_share is not None and self._sign_off(tail):
             return self._drop("sign_off", "in_tail")
-        for where, window in (("in_tail", tail), ("in_whole", prose)):
-            if where == "in_whole" and len(tail) == len(prose):
+        for where, window in (("in_tail", tail), ("in_whole", words)):
+            if where == "in_whole" and len(tail) == len(words):
                 break  # a short text is all tail
             # the window's own script decides: Korean text is never held to English word rules, and
             # English that a model drifted into inside a Korean document is
@@ -237,7 +227,7 @@ class DegenerationFilter(BaseFilter):
             reason = self._word_rules(self._measure(window, cjk), cjk, english)
             if reason:
                 return self._drop(reason, where)
-        reason = self._text_rules(prose, is_cjk(text, language))
+        reason = self._text_rules(words, is_cjk(text, language))
         if reason:
             return self._drop(reason, "in_whole")
         return True
@@ -395,24 +385,6 @@ class _Words:
     rare_hangul: int = 0  # outside KS X 1001
     longest_run: int = 0  # words without a sentence end
     longest_caps: int = 0  # all-capital words in a row
-
-
-def _prose(text: str) -> str:
-    """The text without closed fenced code blocks, inline code, URLs, e-mail addresses and TeX math.
-
-    A block left open runs to the end of the text and is kept: whatever a model writes after a
-    fence it never closes is no trustworthy code."""
-    kept, block = [], None
-    for line in text.split("\n"):
-        if _FENCE.match(line):
-            block = [] if block is None else None
-        elif block is None:
-            kept.append(line)
-        else:
-            block.append(line)
-    if block:
-        kept += block
-    return _NOT_PROSE.sub(" ", "\n".join(kept))
 
 
 def _tail(text: str, chars: int) -> str:

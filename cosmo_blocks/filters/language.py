@@ -7,6 +7,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from cosmo_blocks import keys
+from cosmo_blocks.filters.markdown import prose
 
 _LETTER = re.compile(r"[^\W\d_]")
 SCRIPTS = {
@@ -90,10 +91,11 @@ class LanguageFilter(BaseFilter):
         if own is None:
             self.stat_update("unchecked_language")
             return True
-        letters = len(_LETTER.findall(doc.text))
+        text = prose(doc.text)  # code, URLs and formulas are in Latin letters whatever the language
+        letters = len(_LETTER.findall(text))
         if not letters:
             return True
-        counts = {name: len(pattern.findall(doc.text)) for name, pattern in SCRIPTS.items()}
+        counts = {name: len(pattern.findall(text)) for name, pattern in SCRIPTS.items()}
         if self.min_share is not None and sum(counts[s] for s in own) < self.min_share * letters:
             return False, "wrong_language"
         foreign = sum(n for s, n in counts.items() if s not in own and s not in ANYWHERE)

@@ -57,3 +57,33 @@ def _from_repl(code: str) -> str:
         if stripped[:4] in (">>> ", "... ") or stripped in (">>>", "..."):
             kept.append(stripped[4:])
     return "\n".join(kept)
+
+
+# What is not prose, to leave out wherever words or letters are judged: inline code, URLs, e-mail
+# addresses, TeX math (fenced blocks are taken out line by line in `prose`)
+_NOT_PROSE = re.compile(
+    r"`[^`\n]+`"
+    # a URL has a dotted host: "http://wwwcomoplayvhblogpostmathbook..." is glued words, no URL
+    r"|(?:https?://|www\.)(?:[\w-]{1,63}\.)+[a-zA-Z]{2,}\S*"
+    r"|\S+@\S+\.\w+"
+    r"|\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]",
+    re.DOTALL,
+)
+
+
+def prose(text: str) -> str:
+    """The text without closed fenced code blocks, inline code, URLs, e-mail addresses and TeX math.
+
+    A block left open runs to the end of the text and is kept: whatever a model writes after a
+    fence it never closes is no trustworthy code."""
+    kept, block = [], None
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            block = [] if block is None else None
+        elif block is None:
+            kept.append(line)
+        else:
+            block.append(line)
+    if block:
+        kept += block
+    return _NOT_PROSE.sub(" ", "\n".join(kept))

@@ -30,6 +30,17 @@ def test_a_korean_prompt_answered_in_english_is_the_wrong_language():
     assert LanguageFilter().filter(doc(KOREAN_PROMPT_ENGLISH_ANSWER, "en")) is True
 
 
+def test_code_in_a_korean_answer_is_not_counted_as_english():
+    code = "```python\nfrom collections import Counter\nwords = 'the cat and the hat'.split()\n"
+    code += "print(Counter(words).most_common(2))\n```\n"
+    text = f"단어의 빈도를 세는 방법을 알아봅시다.\n\n{code}\n`Counter`는 각 단어가 몇 번 나오는지 셉니다."
+    assert LanguageFilter().filter(doc(text, "ko")) is True
+    assert LanguageFilter().filter(doc(code + "The same code, explained in English.", "ko")) == (
+        False,
+        "wrong_language",
+    )
+
+
 def test_foreign_scripts_strewn_through_english_are_mixed_scripts():
     assert LanguageFilter().filter(doc(HEBREW_SOUP, "en")) == (False, "mixed_scripts")
     assert LanguageFilter(max_foreign_share=None).filter(doc(HEBREW_SOUP, "en")) is True

@@ -41,12 +41,6 @@ BROKEN = {
     "science_experiment": (None, "missing_safety"),  # its safety section removed, see broken_text
     "history_analysis": (("1592년부터 1598년까지", "1598년부터 1592년까지"), "end_before_start"),
 }
-# Korean prose around Python code: the language filter counts the code's Latin letters too, so
-# Hangul falls under half of the letters although every sentence is Korean.
-CODE_LANGUAGE = pytest.mark.xfail(
-    strict=True,
-    reason="LanguageFilter measures the code blocks' letters: a Korean code textbook is wrong_language",
-)
 
 
 def original_text(format_: str) -> str:
@@ -110,10 +104,6 @@ def outcomes(tmp_path_factory) -> dict[str, str]:
     return fates
 
 
-def with_code_mark(*marks):
-    return [pytest.param(f, marks=marks if f == "code_textbook" else ()) for f in FORMATS]
-
-
 def test_documents_are_realistic_korean_answers():
     for format_ in FORMATS:
         text = original_text(format_)
@@ -121,12 +111,12 @@ def test_documents_are_realistic_korean_answers():
         assert text.rstrip().endswith("."), format_  # a finished answer, as the completeness filter wants
 
 
-@pytest.mark.parametrize("format_", with_code_mark(CODE_LANGUAGE))
+@pytest.mark.parametrize("format_", FORMATS)
 def test_korean_output_is_kept(outcomes, format_):
     assert outcomes[f"{format_}/ok"] == "kept"
 
 
-@pytest.mark.parametrize("format_", with_code_mark(CODE_LANGUAGE))
+@pytest.mark.parametrize("format_", FORMATS)
 def test_broken_variant_is_dropped_with_its_reason(outcomes, format_):
     _, reason = BROKEN[format_]
     assert outcomes[f"{format_}/broken"] == reason
