@@ -327,15 +327,15 @@ def _render_pipeline(name: str, seeds, params, output, count: int) -> None:
                     "then render from what it wrote)"
                 )
                 continue
+            if getattr(steps[0], "from_earlier_stage", False) and not steps[0].seed_files():
+                click.echo(
+                    f"(no prompts yet: this stage reads {steps[0].data_folder.path}, which an earlier stage "
+                    "writes; run the pipeline, then render with --output of that run)"
+                )
+                continue
             try:
-                docs = list(islice(_pipe(steps), count))
-                for doc in docs:
+                for doc in islice(_pipe(steps), count):
                     _echo_prompt(doc)
-                if not docs and getattr(steps[0], "from_earlier_stage", False):
-                    click.echo(
-                        f"(no prompts yet: this stage reads {steps[0].data_folder.path}, which an earlier "
-                        "stage writes; run the pipeline, then render with --output of that run)"
-                    )
             except ConfigError as e:
                 raise ConfigError(
                     f"stage {stage.name!r} of {script.name}: {e} (a stage that reads what an earlier stage "

@@ -92,7 +92,9 @@ class SeedReader(BaseDiskReader):
     def seed_files(self) -> list[tuple[str, int]]:
         """The files this reader reads, with their sizes in bytes; no record is read. Empty for a folder
         an earlier stage has yet to write."""
-        if self.from_earlier_stage and not self.data_folder.exists(""):
+        if self.from_earlier_stage and not (
+            self.data_folder.exists("") and self.data_folder.list_files(recursive=self.recursive)
+        ):
             return []
         return [
             (self.data_folder.resolve_paths(f), self.data_folder.size(f)) for f in self._list_seed_files()
@@ -101,6 +103,11 @@ class SeedReader(BaseDiskReader):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
             yield from data
+        if self.from_earlier_stage and not self.seed_files():
+            # every record of the earlier stage was dropped (or none came): nothing to do, said once
+            self.stat_update("earlier_stage_wrote_nothing")
+            logger.warning(f"{self.data_folder.path}: the earlier stage wrote no records, so this one reads none")
+            return
         files = self._list_seed_files()
         if len(files) >= world_size:
             shard, self._record_shard = files[rank::world_size], None

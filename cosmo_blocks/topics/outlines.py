@@ -73,36 +73,18 @@ class CourseOutliner(StructuredAnnotator):
         max_chapters: int = 8,
         min_units: int = 2,
         max_units: int = 6,
-        max_chars: int = 100,
+        max_chars: int = 80,
         **kwargs,
     ):
         _check_range("chapters", min_chapters, max_chapters)
         _check_range("units", min_units, max_units)
         _check_range("title characters", 1, max_chars)
-        title = {"type": "string", "minLength": 1, "maxLength": max_chars}
-        chapter = {
-            "type": "object",
-            "properties": {
-                "title": title,
-                UNITS: {"type": "array", "items": title, "minItems": min_units, "maxItems": max_units},
-            },
-            "required": ["title", UNITS],
-            "additionalProperties": False,
-        }
-        schema = {
-            "type": "object",
-            "properties": {
-                CHAPTERS: {
-                    "type": "array",
-                    "items": chapter,
-                    "minItems": min_chapters,
-                    "maxItems": max_chapters,
-                }
-            },
-            "required": [CHAPTERS],
-            "additionalProperties": False,
-        }
-        super().__init__(generator, schema=schema, **kwargs)
+        bounds = (min_chapters, max_chapters, min_units, max_units)
+        super().__init__(generator, schema=outline_schema(*bounds, max_chars), **kwargs)
+        # the constraint stops a title at max_chars; decoded, a title the model ended mid-character
+        # can come out a little longer: it is cut (in apply) rather than the whole outline dropped
+        self.validation_schema = outline_schema(*bounds, None)
+        self.max_chars = max_chars
 
     def prompt(self, doc: Document) -> str:
         prompt = doc.metadata.get(keys.PROMPT)
@@ -130,12 +112,12 @@ class CourseOutliner(StructuredAnnotator):
 
     def _chapter(self, chapter: dict) -> dict | None:
         """The chapter with clean titles and without logistics, or None when nothing is left."""
-        title = _clean(chapter["title"])
+        title = _clean(chapter["title"])[: self.max_chars]
         if LOGISTICS.search(title):
             self.stat_update("dropped_logistics_chapter")
             return None
         units = []
-        for unit in map(_clean, chapter[UNITS]):
+        for unit in (_clean(u)[: self.max_chars] for u in chapter[UNITS]):
             if not unit:
                 self.stat_update("dropped_empty_unit")
             elif LOGISTICS.search(unit):
@@ -146,6 +128,28 @@ class CourseOutliner(StructuredAnnotator):
             self.stat_update("dropped_empty_chapter")
             return None
         return {"title": title, UNITS: units}
+
+
+def outline_schema(min_chapters, max_chapters, min_units, max_units, max_chars: int | None) -> dict:
+    """{"chapters": [{"title": str, "units": [str, ...]}, ...]} within these bounds."""
+    title = {"type": "string", "minLength": 1} | ({"maxLength": max_chars} if max_chars else {})
+    chapter = {
+        "type": "object",
+        "properties": {
+            "title": title,
+            UNITS: {"type": "array", "items": title, "minItems": min_units, "maxItems": max_units},
+        },
+        "required": ["title", UNITS],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            CHAPTERS: {"type": "array", "items": chapter, "minItems": min_chapters, "maxItems": max_chapters}
+        },
+        "required": [CHAPTERS],
+        "additionalProperties": False,
+    }
 
 
 def _check_range(what: str, low, high) -> None:

@@ -325,5 +325,6 @@ def test_a_folder_an_earlier_stage_writes_is_read_when_the_stage_runs(tmp_path):
         SeedReader(str(later))
     reader = SeedReader(str(later), from_earlier_stage=True)  # built before the earlier stage ran
     assert reader.seed_files() == []
+    assert run_steps([reader]) == [] and reader.stats["earlier_stage_wrote_nothing"].total == 1
     write_jsonl(later / "topics.jsonl", [{"id": "t", "text": "Networking > Sockets > TCP"}])
     assert [d.id for d in run_steps([reader])] == ["t"]
