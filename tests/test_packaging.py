@@ -3,6 +3,7 @@ from any directory with nothing of the checkout in reach."""
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -114,7 +115,8 @@ def test_installed_wheel_finds_its_templates_presets_and_pipelines(site, tmp_pat
     package, root, n_templates, presets, seeds, quickstart = done.stdout.splitlines()
     for path in (package, root, presets, seeds, quickstart):
         assert Path(path).is_relative_to(site / "cosmo_blocks"), path
-    assert int(n_templates) == len([f for f in tracked("prompts") if f.endswith(".txt")])
+    generic = [f for f in tracked("prompts") if re.fullmatch(r"prompts/\w+/\w+\.txt", f)]
+    assert int(n_templates) == len(generic) > 0  # prompts/<language>/<format>.txt; recipes have their own
     assert Path(presets, "local.toml").is_file() and Path(seeds).stat().st_size > 0
 
 
@@ -124,6 +126,10 @@ def test_installed_wheel_runs_a_bundled_pipeline_by_name_and_one_by_path(site, t
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sample.jsonl" in done.stdout + done.stderr  # the plan lists the wheel's bundled seeds
     assert not (tmp_path / "out" / "data").exists()
+    # a recipe's own templates, seed sample and course expansion ship too
+    done = run_installed(site, tmp_path, cosmo, "prompts", "render", "--pipeline", "openstax", "-n", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "format=" in done.stdout and "Write a new unit titled" in done.stdout
 
     # a user's own pipeline, run for real (no engine: prompts from the wheel's templates, written out)
     mine = tmp_path / "my" / "my_pipeline.py"
