@@ -73,3 +73,24 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: int = 600, env: dict | None =
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
     )
+
+
+def run_quickstart(output: Path, *extra: str, tasks: int = 2, via_cosmo_run: bool = False):
+    """pipelines/quickstart.py as a real process (through `cosmo run` if asked); it must succeed."""
+    command = ("-m", "cosmo_blocks.cli", "run") if via_cosmo_run else ()
+    args = ("pipelines/quickstart.py", "--output", str(output), "--tasks", str(tasks), *extra)
+    result = run_cli(*command, *args, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def quickstart_runs(tmp_path_factory, tiny_model):
+    """The quickstart with the tiny model, twice, in separate folders: as a script with the model's
+    short name in 2 tasks, and through `cosmo run` with the model's folder in 1 task. One session's
+    runs serve every test that reads a finished quickstart (an engine start costs tens of seconds)."""
+    first = tmp_path_factory.mktemp("qs1")
+    result = run_quickstart(first, "--model", "tiny")
+    second = tmp_path_factory.mktemp("qs2")
+    run_quickstart(second, "--model", tiny_model, tasks=1, via_cosmo_run=True)
+    return first, second, result

@@ -1,6 +1,6 @@
-"""The quickstart with one task frozen after a number of generated documents (steps.FreezeAfter).
+"""The quickstart with tasks frozen after a number of generated documents (steps.FreezeAfter).
 
-FREEZE="RANK:N:MARKER" cosmo run tests/executors/frozen_quickstart.py ...
+FREEZE="RANK[,RANK...]:N:MARKER" cosmo run tests/executors/frozen_quickstart.py ...
 """
 
 import os
@@ -16,6 +16,6 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "pipelines" / "quickstart.py"
 
 def build(opts) -> list:
     steps = runpy.run_path(str(QUICKSTART), run_name="quickstart")["build"](opts)
-    rank, n, marker = os.environ["FREEZE"].split(":", 2)
+    ranks, n, marker = os.environ["FREEZE"].split(":", 2)
     after = next(i for i, step in enumerate(steps) if isinstance(step, GenerationBlock)) + 1
-    return steps[:after] + [FreezeAfter(int(rank), int(n), marker)] + steps[after:]
+    return steps[:after] + [FreezeAfter([int(r) for r in ranks.split(",")], int(n), marker)] + steps[after:]

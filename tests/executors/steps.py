@@ -26,23 +26,24 @@ class FailOnRank(PipelineStep):
 
 
 class FreezeAfter(PipelineStep):
-    """Pass documents through; in one rank, SIGSTOP the task once `n` documents came out of the step
-    before, having written its pid to `marker`, so a test acts on the task at exactly that point
-    (watching the journal from outside raced on a loaded machine). A rerun of the task (resubmitted or
-    requeued) finds the marker and runs through."""
+    """Pass documents through; in the given ranks, SIGSTOP the task once `n` documents came out of the
+    step before, having written its pid to `{marker}.{rank}`, so a test acts on the task at exactly
+    that point (watching the journal from outside raced on a loaded machine). A rerun of the task
+    (resubmitted or requeued) finds its marker and runs through."""
 
     name = "🧊 freeze after n documents"
 
-    def __init__(self, rank: int, n: int, marker: str):
+    def __init__(self, ranks: list[int], n: int, marker: str):
         super().__init__()
-        self.freeze_rank, self.n, self.marker = rank, n, marker
+        self.freeze_ranks, self.n, self.marker = list(ranks), n, marker
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        freeze = rank == self.freeze_rank and not os.path.exists(self.marker)
+        marker = f"{self.marker}.{rank}"
+        freeze = rank in self.freeze_ranks and not os.path.exists(marker)
         for count, doc in enumerate(data or (), 1):
             if freeze and count == self.n:
-                with open(f"{self.marker}.tmp", "w") as f:
+                with open(f"{marker}.tmp", "w") as f:
                     f.write(str(os.getpid()))
-                os.replace(f"{self.marker}.tmp", self.marker)
+                os.replace(f"{marker}.tmp", marker)
                 os.kill(os.getpid(), signal.SIGSTOP)
             yield doc

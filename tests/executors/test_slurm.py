@@ -15,7 +15,6 @@ from cosmo_blocks.run.record import RunRecord
 from tests.executors.conftest import HERE, MAX_ARRAY_SIZE, cosmo, queue_empty, wait_for
 
 REPO = HERE.parents[1]
-QUICKSTART = str(REPO / "pipelines" / "quickstart.py")
 SAMPLE = str(REPO / "pipelines" / "seeds" / "sample.jsonl")
 
 pytestmark = pytest.mark.slurm
@@ -47,30 +46,30 @@ def generation_stats(logdir: Path, rank: int) -> dict:
     return {k: v["total"] if isinstance(v, dict) else v for k, v in stats.items()}
 
 
-# rank 1 of the quickstart (2 tasks: 15 seeds x 2 variants each) freezes after this many documents
+# both ranks of the quickstart (2 tasks: 15 seeds x 2 variants each) freeze after this many documents
 FREEZE_AT = 5
 PER_TASK = 30
 
 
 def frozen_quickstart(out: Path, tiny_model: str, *extra: str) -> tuple[list[str], dict]:
-    """The command line and environment of a quickstart run whose rank 1 freezes (steps.FreezeAfter)."""
+    """The command line and environment of a quickstart run whose two ranks freeze (steps.FreezeAfter)."""
     args = ["run", str(HERE / "frozen_quickstart.py"), "--executor", "slurm-local", "--tasks", "2"]
     args += ["--model", tiny_model, "--output", str(out), *extra]
-    return args, {"FREEZE": f"1:{FREEZE_AT}:{out.parent / (out.name + '.frozen')}"}
+    return args, {"FREEZE": f"0,1:{FREEZE_AT}:{out.parent / (out.name + '.frozen')}"}
 
 
-def wait_frozen(out: Path) -> int:
-    """The pid of rank 1 once it has stopped itself after FREEZE_AT documents."""
-    marker = out.parent / (out.name + ".frozen")
+def wait_frozen(out: Path, rank: int) -> int:
+    """The pid of `rank` once it has stopped itself after FREEZE_AT documents."""
+    marker = out.parent / f"{out.name}.frozen.{rank}"
 
     def frozen():
         if not marker.is_file():
             return None
         pid = int(marker.read_text())
-        assert psutil.pid_exists(pid), "the task that froze is gone"
+        assert psutil.pid_exists(pid), f"rank {rank}, which froze, is gone"
         return pid if psutil.Process(pid).status() == psutil.STATUS_STOPPED else None
 
-    return wait_for(frozen, 300, f"rank 1 to freeze after {FREEZE_AT} documents", 0.2)
+    return wait_for(frozen, 300, f"rank {rank} to freeze after {FREEZE_AT} documents", 0.2)
 
 
 def gone(pid: int) -> bool:
@@ -80,13 +79,18 @@ def gone(pid: int) -> bool:
         return True
 
 
-def assert_resumed_not_regenerated(logdir: Path, journaled: list[str]) -> None:
-    """Rank 1's rerun took every journaled document from the journal and generated only the rest."""
+def held_for_begin_time(job: str) -> bool:
+    res = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"], capture_output=True, text=True)
+    return res.stdout.split() == ["PENDING", "BeginTime"]
+
+
+def assert_resumed_not_regenerated(logdir: Path, rank: int, journaled: list[str]) -> None:
+    """The rank's rerun took every journaled document from the journal and generated only the rest."""
     assert FREEZE_AT <= len(journaled) < PER_TASK and len(set(journaled)) == len(journaled)
-    stats = generation_stats(logdir, 1)
+    stats = generation_stats(logdir, rank)
     assert stats.get("resumed_from_journal", 0) == len(journaled)
     assert stats.get("generated", 0) == PER_TASK - len(journaled)
-    final = journal_ids(logdir, 1)
+    final = journal_ids(logdir, rank)
     assert final[: len(journaled)] == journaled  # appended to, not rewritten
     assert len(final) == len(set(final)) == PER_TASK  # each document journaled exactly once
 
@@ -124,54 +128,40 @@ def test_dry_run_prints_script_and_submits_nothing(slurm_cluster, tmp_path):
         "--output", str(tmp_path / "o"), "--time", "0:05:00", "--set", "cpus_per_task=1", "--dry-run",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
-    assert "#SBATCH --array=0-100%2" in res.stdout  # 250 tasks > MaxArraySize 101: three arrays
-    assert "3 array job(s)" in res.stdout
+    assert f"#SBATCH --array=0-{MAX_ARRAY_SIZE - 1}%2" in res.stdout  # 250 tasks > MaxArraySize
+    assert f"{-(-250 // MAX_ARRAY_SIZE)} array job(s)" in res.stdout
     assert "#SBATCH --time=0:05:00" in res.stdout and "--kill-on-invalid-dep=yes" in res.stdout
     assert "VLLM_CPU_KVCACHE_SPACE" in res.stdout and "launch_pickled_pipeline" in res.stdout
     assert queue_empty()
 
 
-def test_quickstart_array_with_tiny_model_and_status(slurm_cluster, tiny_model, tmp_path):
-    out = tmp_path / "qs"
-    args = ["run", QUICKSTART, "--executor", "slurm-local", "--tasks", "4", "--limit", "2"]
-    res = cosmo(*args, "--model", tiny_model, "--output", str(out))
-    assert res.returncode == 0, res.stderr
+def test_quickstart_array_resumes_cancelled_and_requeued_tasks_and_reports_status(
+    slurm_cluster, tiny_model, tmp_path
+):
+    """The quickstart as a 2-task array with the tiny model, and two ways a task dies mid-run, one per
+    rank, both frozen mid-generation: rank 0 cancelled (the same command run again resubmits it
+    alone), rank 1 requeued as preemption with `requeue = true` does (SLURM kills the running task and
+    queues it again itself). Then `cosmo status` of the finished run (one array run serves all three:
+    every task's engine start costs tens of seconds)."""
+    out = tmp_path / "frozen"
     logdir = out / "logs"
-    ids = job_ids(logdir)
-    assert len(ids) == 1
-    wait_for(lambda: queue_empty(ids), 400, "the 4-task quickstart array")
-    assert completions(logdir) == 4, (logdir / "slurm_logs").glob("*")
-    # 30 seeds in one file, 4 tasks: record sharding, 2 seeds per task (--limit 2) x 2 prompt variants
-    kept, rejected = read_jsonl_dir(out / "data"), read_jsonl_dir(out / "rejects")
-    docs = kept + rejected
-    assert len(docs) == 16 and len({d["id"] for d in docs}) == 16
-    assert all(d["text"] and d["token_length"] > 0 and d["prompt"] for d in docs)
-    assert {d["model"] for d in docs} == {tiny_model}
-    status = cosmo("status", str(logdir))
-    assert status.returncode == 0, status.stderr
-    print(status.stdout)
-    assert "4 tasks: 4 completed, 0 failed, 0 running, 0 pending" in status.stdout
-    tokens = sum(d["token_length"] for d in docs)
-    assert f"generated: 16 documents, {tokens} tokens" in status.stdout
-    assert f"kept: {len(kept)}, dropped: {len(rejected)}" in status.stdout
-    assert "engine start: " in status.stdout and "(4 engine(s))" in status.stdout
-    assert "generated tokens/s per engine, start-up excluded" in status.stdout
-    assert "ETA done" in status.stdout
-
-
-def test_cancelled_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path):
-    out = tmp_path / "cancel"
-    logdir = out / "logs"
-    args, env = frozen_quickstart(out, tiny_model)
+    args, env = frozen_quickstart(out, tiny_model, "--set", "requeue=true")
     res = cosmo(*args, env=env)
     assert res.returncode == 0, res.stderr
     (job,) = job_ids(logdir)
-    pid = wait_frozen(out)
-    subprocess.run(["scancel", f"{job}_1"], check=True)
-    wait_for(lambda: queue_empty([job]) and gone(pid), 300, "the array to end")
-    assert (logdir / "completions" / "00000").exists()
-    assert not (logdir / "completions" / "00001").exists()
-    journaled = journal_ids(logdir, 1)
+    cancelled, requeued = wait_frozen(out, 0), wait_frozen(out, 1)
+    subprocess.run(["scancel", f"{job}_0"], check=True)
+    subprocess.run(["scontrol", "requeue", f"{job}_1"], check=True)
+    wait_for(lambda: gone(cancelled) and gone(requeued), 120, "both tasks' first runs to be killed")
+    journaled = {rank: journal_ids(logdir, rank) for rank in (0, 1)}
+    # once its first run has ended, SLURM queues the requeued task again but holds it back for about
+    # two minutes (BeginTime); release it then, as an admin may (released earlier, the hold still comes)
+    wait_for(lambda: held_for_begin_time(f"{job}_1"), 120, "rank 1 to be queued again, held")
+    subprocess.run(["scontrol", "update", f"JobId={job}_1", "StartTime=now"], check=True)
+    wait_for(lambda: queue_empty([job]), 300, "the array to end")
+    assert not (logdir / "completions" / "00000").exists()
+    assert completions(logdir) == 1  # the requeued rank, within the same array job
+    assert_resumed_not_regenerated(logdir, 1, journaled[1])
 
     status = cosmo("status", str(logdir))
     assert "1 completed, 1 failed" in status.stdout, status.stdout
@@ -180,41 +170,29 @@ def test_cancelled_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path
     assert res.returncode == 0, res.stderr
     (job2,) = job_ids(logdir)
     assert job2 != job
-    assert json.loads((logdir / "ranks_to_run.json").read_text()) == [1]
+    assert json.loads((logdir / "ranks_to_run.json").read_text()) == [0]
     wait_for(lambda: queue_empty([job2]), 300, "the resubmitted task")
     assert completions(logdir) == 2
-    assert_resumed_not_regenerated(logdir, journaled)
-    docs = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
+    assert_resumed_not_regenerated(logdir, 0, journaled[0])
+    # 30 seeds in one file, 2 tasks: record sharding, 15 seeds per task x 2 prompt variants, once each
+    kept, rejected = read_jsonl_dir(out / "data"), read_jsonl_dir(out / "rejects")
+    docs = kept + rejected
     ids = [d["id"] for d in docs]
-    assert len(ids) == 2 * PER_TASK and len(set(ids)) == 2 * PER_TASK  # 30 seeds x 2 variants, once each
+    assert len(ids) == 2 * PER_TASK and len(set(ids)) == 2 * PER_TASK
+    assert all(d["text"] and d["token_length"] > 0 and d["prompt"] for d in docs)
+    assert {d["model"] for d in docs} == {tiny_model}
 
-
-def test_requeued_task_resumes_from_journal(slurm_cluster, tiny_model, tmp_path):
-    """What preemption with `requeue = true` does: SLURM kills the running task and queues it again."""
-    out = tmp_path / "requeue"
-    logdir = out / "logs"
-    args, env = frozen_quickstart(out, tiny_model, "--set", "requeue=true")
-    res = cosmo(*args, env=env)
-    assert res.returncode == 0, res.stderr
-    (job,) = job_ids(logdir)
-    pid = wait_frozen(out)
-    subprocess.run(["scontrol", "requeue", f"{job}_1"], check=True)
-    # SLURM holds a requeued job back for about two minutes (BeginTime): read what the killed run
-    # journaled before releasing it (an admin may release it at once)
-    wait_for(lambda: gone(pid), 120, "the requeued task's first run to be killed")
-    journaled = journal_ids(logdir, 1)
-    wait_for(lambda: release_now(f"{job}_1"), 60, "the requeued task to be released")
-    wait_for(lambda: queue_empty([job]), 300, "the requeued array to end")
-
-    assert completions(logdir) == 2
-    assert_resumed_not_regenerated(logdir, journaled)
-    docs = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
-    ids = [d["id"] for d in docs]
-    assert len(ids) == 2 * PER_TASK and len(set(ids)) == 2 * PER_TASK  # 30 seeds x 2 variants, once each
-
-
-def release_now(job: str) -> bool:
-    return subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"]).returncode == 0
+    status = cosmo("status", str(logdir))
+    assert status.returncode == 0, status.stderr
+    print(status.stdout)
+    assert "2 tasks: 2 completed, 0 failed, 0 running, 0 pending" in status.stdout
+    tokens = sum(d["token_length"] for d in docs)
+    assert f"generated: {2 * PER_TASK} documents, {tokens} tokens" in status.stdout
+    assert f"kept: {len(kept)}, dropped: {len(rejected)}" in status.stdout
+    # the engines of the completed runs (a killed run writes no stats)
+    assert "engine start: " in status.stdout and "(2 engine(s))" in status.stdout
+    assert "generated tokens/s per engine, start-up excluded" in status.stdout
+    assert "ETA done" in status.stdout
 
 
 def test_more_than_1000_tasks_split_over_arrays(slurm_cluster, tmp_path):
@@ -223,14 +201,14 @@ def test_more_than_1000_tasks_split_over_arrays(slurm_cluster, tmp_path):
         "".join(json.dumps({"id": f"s{i}", "text": f"seed number {i}"}) + "\n" for i in range(1010))
     )
     out = tmp_path / "many"
-    # 1,005 datatrove tasks, 8 per array element: 126 elements > MaxArraySize 101, so two arrays
+    # 1,005 datatrove tasks, 40 per array element: 26 elements > MaxArraySize 21, so two arrays
     res = cosmo(
         "run", str(HERE / "many_tasks.py"), "--executor", "slurm-local", "--tasks", "1005", "--workers", "16",
-        "--seeds", str(seeds), "--output", str(out), "--set", "tasks_per_job=8",
+        "--seeds", str(seeds), "--output", str(out), "--set", "tasks_per_job=40",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     ids = job_ids(out / "logs")
-    assert len(ids) == 2 == -(-126 // MAX_ARRAY_SIZE)
+    assert len(ids) == 2 == -(-26 // MAX_ARRAY_SIZE)
     wait_for(lambda: queue_empty(ids), 400, "1,005 trivial tasks", interval=2)
     assert completions(out / "logs") == 1005
     written = list((out / "data").glob("*.jsonl"))

@@ -2,8 +2,9 @@
 topics, enrich) and sharded ones (index, generate) chained with afterok, on real Debian documentation.
 
 The tiny model answers: its JSON is forced into shape by structured outputs, which is what these runs
-check (stages, sharding, artefacts handed from stage to stage); the labels' sense is SmolLM2's test
-(tests/pipelines/test_topic_recipes.py).
+check (stages, sharding, artefacts handed from stage to stage); the labels' sense and the subtopics
+the LLM adds are SmolLM2's test (tests/pipelines/test_topic_recipes.py), so topics_v2 here grows no
+subtopics: its topics stage starts no engine, and every engine start costs tens of seconds.
 """
 
 import json
@@ -57,12 +58,12 @@ def test_topics_v2_as_a_slurm_array(slurm_cluster, tiny_model, debian_corpus, tm
         "Operating Systems > File Systems > File permissions and ownership\n"
     )
     out = tmp_path / "v2"
-    params = ["--param", f"taxonomy={taxonomy}", "--param", "expand=1", "--param", "pages_per_topic=1"]
+    params = ["--param", f"taxonomy={taxonomy}", "--param", "expand=0", "--param", "pages_per_topic=1"]
     stages = run_array("topics_v2", out, tiny_model, "--seeds", str(debian_corpus), *params)
     assert [s.name for s in stages] == ["index", "topics", "enrich", "generate"]
     assert sorted(p.name for p in (out / "topics" / "index").iterdir()) == ["00000.sqlite", "00001.sqlite"]
     topics = read_jsonl_dir(out / "topics" / "enriched")
-    assert 3 <= len(topics) <= 6
+    assert len(topics) == 3  # the taxonomy's, each through the enrich stage
     written = read_jsonl_dir(out / "data") + read_jsonl_dir(out / "rejects")
     assert len(written) >= 3 and {r["format"] for r in written} == {"textbook"}
     assert len({r["seed_id"] for r in written}) == len(written)  # a page per topic, named by topic and page

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.engine
 
 TASK = Path(__file__).with_name("task.py")
 N = 150
-KILLS = 3
+KILLS = 2
 
 
 def journal_ids(path: Path) -> list[str]:

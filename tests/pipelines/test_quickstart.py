@@ -1,4 +1,5 @@
-"""The quickstart end to end: real CLI, real engine (tiny model), LocalPipelineExecutor with 2 tasks.
+"""The quickstart end to end: real CLI, real engine (tiny model), LocalPipelineExecutor with 2 tasks
+(and with 1, through `cosmo run`).
 
 The default model on CPU (SmolLM2-135M) writes real text much slower: test_quickstart_smollm2.py runs
 it on a few seeds.
@@ -17,21 +18,12 @@ from cosmo_blocks.keys import OUTPUT_COLUMNS
 from cosmo_blocks.prompts import PromptBuilder
 from cosmo_blocks.seeds import SeedReader, TopicExtractor
 from cosmo_blocks.seeds.sources import seed_data_of
-from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_cli, run_steps
+from tests.conftest import SAMPLE_SEEDS, read_jsonl, run_quickstart, run_steps
 
 pytestmark = pytest.mark.engine
 FORMATS = {"textbook", "blogpost", "story", "wikihow", "forum_qa"}
 # the chain's rejects folders, in order
 FILTERS = ("length", "language", "completeness", "repetition", "degeneration", "meta", "code")
-
-
-def run_quickstart(output: Path, *extra: str, via_cosmo_run: bool = False):
-    command = ("-m", "cosmo_blocks.cli", "run") if via_cosmo_run else ()
-    result = run_cli(
-        *command, "pipelines/quickstart.py", "--output", str(output), "--tasks", "2", *extra, timeout=900
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def load_stats(output: Path) -> list[dict]:
@@ -42,15 +34,11 @@ def totals(step: dict) -> dict:
     return {k: v["total"] if isinstance(v, dict) else v for k, v in step["stats"].items()}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, tiny_model):
-    """The quickstart twice, in separate folders: once as a script with the model's short name, once
-    through `cosmo run` with a model folder."""
-    first = tmp_path_factory.mktemp("qs1")
-    result = run_quickstart(first, "--model", "tiny")
-    second = tmp_path_factory.mktemp("qs2")
-    run_quickstart(second, "--model", tiny_model, via_cosmo_run=True)
-    return first, second, result
+@pytest.fixture
+def runs(quickstart_runs):
+    """The quickstart twice (tests/conftest.py): 2 tasks as a script with the model's short name, and
+    1 task through `cosmo run` with a model folder."""
+    return quickstart_runs
 
 
 def records(output: Path, kind: str) -> list[dict]:

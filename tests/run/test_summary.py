@@ -10,7 +10,7 @@ from datatrove.utils.stats import PipelineStats, Stats
 
 from cosmo_blocks.run.summary import SUMMARY_FILE, format_summary, load_stats, write_summary
 from cosmo_blocks.status import engine_ready
-from tests.conftest import read_jsonl, run_cli
+from tests.conftest import read_jsonl
 
 STEPS = (
     "📖 - READER: 🌱 Seeds",
@@ -108,27 +108,23 @@ def test_stages_are_summed_and_the_last_writer_is_kept(tmp_path):
 
 
 @pytest.mark.engine
-def test_summary_of_a_real_quickstart_run(tmp_path, tiny_model):
-    """One task, one engine, 5 seeds x 2 variants: the summary agrees with the files the run wrote."""
-    out = tmp_path / "qs"
-    result = run_cli(
-        "pipelines/quickstart.py", "--output", str(out), "--tasks", "1", "--limit", "5", "--model", tiny_model,
-        timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_summary_of_a_real_quickstart_run(quickstart_runs):
+    """One task, one engine, 30 seeds x 2 variants (tests/conftest.py's `cosmo run` of the
+    quickstart): the summary agrees with the files the run wrote."""
+    _, out, _ = quickstart_runs
     summary = write_summary(out / "logs")
     journal = read_jsonl(out / "logs" / "journal" / "00000.jsonl")
     kept = [r for p in (out / "data").rglob("*.jsonl") for r in read_jsonl(p)]
     rejects = [r for p in (out / "rejects").rglob("*.jsonl") for r in read_jsonl(p)]
 
-    assert summary["prompts"] == 10
-    assert summary["generated"] == len(journal) == 10
+    assert summary["prompts"] == 60
+    assert summary["generated"] == len(journal) == 60
     assert summary["kept"] == len(kept)
     dropped = Counter()
     for reasons in summary["dropped"].values():
         dropped.update(reasons)
     assert dropped == Counter(r["filter_reason"] for r in rejects)
-    assert summary["kept"] + sum(dropped.values()) == 10
+    assert summary["kept"] + sum(dropped.values()) == 60
     assert summary["tokens"] == {
         "prompt": sum(e["prompt_tokens"] for e in journal),
         "generated": sum(e["token_length"] for e in journal),
