@@ -71,7 +71,11 @@ def test_topics_v2_grows_retrieves_and_writes_textbooks(debian_corpus, tmp_path)
     assert 2 <= len(topics) <= 4  # the two given, and at most one new subtopic each
     for topic in topics:
         meta = topic["metadata"]
-        assert meta["related_concepts"] and meta["prerequisites"] and meta["difficulty"]
+        assert meta["related_concepts"] and meta["difficulty"] and isinstance(meta["prerequisites"], list)
+    # a model that names only the topic itself as its prerequisite leaves the list empty, counted
+    enrich = step(stage_stats(out / "logs", "enrich"), "enrichment (LLM)")
+    empty = sum(not t["metadata"]["prerequisites"] for t in topics)
+    assert empty == enrich.get("empty_prerequisites", 0) < len(topics)
     retrieval = step(stage_stats(out / "logs", "generate"), "retrieval")
     assert retrieval["topics"] == len(topics) and retrieval["pages"] >= 2
     written = records(out / "data") + records(out / "rejects")
