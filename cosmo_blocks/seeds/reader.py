@@ -106,7 +106,9 @@ class SeedReader(BaseDiskReader):
         if self.from_earlier_stage and not self.seed_files():
             # every record of the earlier stage was dropped (or none came): nothing to do, said once
             self.stat_update("earlier_stage_wrote_nothing")
-            logger.warning(f"{self.data_folder.path}: the earlier stage wrote no records, so this one reads none")
+            logger.warning(
+                f"{self.data_folder.path}: the earlier stage wrote no records, so this one reads none"
+            )
             return
         files = self._list_seed_files()
         if len(files) >= world_size:

@@ -69,7 +69,9 @@ def test_every_answer_parses_with_structured_outputs_and_resumes(tmp_path):
     stats = stats_of(rater)
     assert stats["asked"] == stats["answered"] == stats["generated"] == len(TEXTS)
     assert "generated_tokens" in stats  # the generator's counts are this step's
-    answers = [orjson.loads(line)["text"] for f in (tmp_path / "journal").rglob("*.jsonl") for line in f.open()]
+    answers = [
+        orjson.loads(line)["text"] for f in (tmp_path / "journal").rglob("*.jsonl") for line in f.open()
+    ]
     assert len(answers) == len(TEXTS) and not any(c in a for a in answers for c in "\n\t\r")  # compact JSON
 
     again = TopicRater(generator(tmp_path / "journal"))

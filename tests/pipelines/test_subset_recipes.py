@@ -162,6 +162,8 @@ def test_stanford_outlines_then_units_on_the_real_engine(tiny_model, tmp_path):
     prompts = prompts["total"] if isinstance(prompts, dict) else prompts
     expected = sum(len(c["units"]) for r in outlines for c in r["metadata"]["chapters"])
     assert prompts == expected > 0
-    written = [r for folder in ("data", "rejects") for p in (out / folder).rglob("*.jsonl") for r in read_jsonl(p)]
+    written = [
+        r for folder in ("data", "rejects") for p in (out / folder).rglob("*.jsonl") for r in read_jsonl(p)
+    ]
     assert len(written) == expected  # every unit kept or rejected with a reason, none lost
     assert all(r["prompt"].count("Write") >= 1 for r in written)
