@@ -291,10 +291,6 @@ def test_prompts_render_shows_system_prompts_and_each_stage(tmp_path):
         (["--pipeline", "quickstart", "--format", "story"], "--format apply to the default templates only"),
         (["--pipeline", "quickstart", "--param", "x=1", "--language", "ko"], "--language apply"),
         (
-            ["--pipeline", "topics_v2", "--seeds", str(SAMPLE_SEEDS)],
-            "stage 'generate' of topics_v2.py: no FTS index",
-        ),
-        (
             ["--pipeline", "mix", "--seeds", str(SAMPLE_SEEDS), "--param", f"synthetic='{SAMPLE_SEEDS}'"],
             "no PromptBuilder step",
         ),
@@ -302,7 +298,7 @@ def test_prompts_render_shows_system_prompts_and_each_stage(tmp_path):
         ([], "give --seeds"),
         (["--seeds", str(SAMPLE_SEEDS), "--param", "x=1"], "--param and --output apply with --pipeline only"),
     ],
-    ids=["format", "language", "earlier-stage", "no-builder", "unknown", "nothing", "param"],
+    ids=["format", "language", "no-builder", "unknown", "nothing", "param"],
 )
 def test_prompts_render_mistakes_fail_cleanly(tmp_path, args, fragment):
     result = run_cli("-m", "cosmo_blocks.cli", "prompts", "render", *args, cwd=tmp_path)
@@ -331,8 +327,12 @@ def test_prompts_render_reads_what_earlier_stages_wrote_under_output(tmp_path):
     script.write_text(EARLIER_STAGE_PIPELINE)
     args = ["prompts", "render", "--pipeline", str(script), "--seeds", str(SAMPLE_SEEDS), "-n", "1"]
     result = run_cli("-m", "cosmo_blocks.cli", *args, cwd=tmp_path)
-    assert_one_clean_error(result, "stage 'prompts' of chained.py: no seed files")
-    assert "needs --output of a run that got that far" in result.stderr
+    # nothing there yet: said, not an error (the earlier stages' prompts still show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# stage prompts\n(no prompts yet: this stage reads ")
+    assert (
+        "/copied, which an earlier stage writes; run the pipeline, then render with --output" in result.stdout
+    )
     (tmp_path / "run" / "copied").mkdir(parents=True)
     shutil.copy(SAMPLE_SEEDS, tmp_path / "run" / "copied" / "00000.jsonl")
     result = run_cli("-m", "cosmo_blocks.cli", *args, "--output", str(tmp_path / "run"), cwd=tmp_path)
