@@ -22,20 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-RECIPES = (
-    "web_samples",
-    "stanford",
-    "openstax",
-    "khanacademy",
-    "auto_math_text",
-    "wikihow",
-    "stories",
-    "code_textbook",
-    "math_solutions",
-    "science_experiments",
-    "history_analysis",
-)
-
 
 def stages_with_prompts(recipe: str, output: str, language: str):
     """(stage name, steps before its PromptBuilder, the builder) for each stage that builds prompts."""
@@ -96,16 +82,18 @@ def reasons(summary: dict) -> str:
 
 
 def main():
+    from cosmo_blocks.recipes import bundled_recipes
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", required=True, help="Each recipe runs into OUTPUT/RECIPE.")
-    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--recipes", help="Comma-separated recipe names (default: every bundled recipe).")
     parser.add_argument("--limit", type=int, help="At most this many seeds per recipe run.")
     parser.add_argument("--language", default="en")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--render-seeds", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()] if args.recipes else bundled_recipes()
     out = Path(args.output)
     if not args.render_only:
         print(

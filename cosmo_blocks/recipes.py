@@ -9,6 +9,12 @@ picks the Korean templates.
 from cosmo_blocks.resources import bundled_dir
 
 
+def bundled_recipes() -> list[str]:
+    """The bundled recipes: every prompts/recipes/<name>/ with a manifest."""
+    root = bundled_dir("prompts") / "recipes"
+    return sorted(p.name for p in root.iterdir() if (p / "manifest.toml").is_file())
+
+
 def recipe_prompts(name: str) -> str:
     """The templates folder of the bundled recipe `name`."""
     return str(bundled_dir("prompts") / "recipes" / name)

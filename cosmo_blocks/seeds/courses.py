@@ -121,12 +121,7 @@ class CourseUnits(PipelineStep):
         base = {k: v for k, v in meta.items() if k != CHAPTERS}
         base[COURSE] = title
         covered_chapters = []
-        for number, chapter in enumerate(chapters, start=1):
-            where = f"{course_id} chapter {number}"
-            chapter_title = _title(chapter.get("title")) if isinstance(chapter, dict) else ""
-            if not chapter_title:
-                self._skip("untitled_chapter", where, "a chapter without a title")
-                continue
+        for number, chapter, chapter_title, where in self._titled(chapters, "chapter", course_id):
             context = base | {
                 CHAPTER: chapter_title,
                 CHAPTER_NUMBER: number,
@@ -140,14 +135,20 @@ class CourseUnits(PipelineStep):
         if not (isinstance(sections, list) and sections):
             yield from self._units(chapter.get(UNITS), context, f"{prefix}.0", where)
             return
-        for number, section in enumerate(sections, start=1):
-            section_where = f"{where} section {number}"
-            section_title = _title(section.get("title")) if isinstance(section, dict) else ""
-            if not section_title:
-                self._skip("untitled_section", section_where, "a section without a title")
-                continue
+        for number, section, section_title, section_where in self._titled(sections, "section", where):
             section_context = context | {SECTION: section_title}
             yield from self._units(section.get(UNITS), section_context, f"{prefix}.{number}", section_where)
+
+    def _titled(self, parts: list, kind: str, where: str):
+        """(number, part, title, where) of each titled chapter or section; an untitled one is a counted
+        skip that keeps its number."""
+        for number, part in enumerate(parts, start=1):
+            part_where = f"{where} {kind} {number}"
+            title = _title(part.get("title")) if isinstance(part, dict) else ""
+            if title:
+                yield number, part, title, part_where
+            else:
+                self._skip(f"untitled_{kind}", part_where, f"a {kind} without a title")
 
     def _units(self, units, context: dict, prefix: str, where: str) -> DocumentsPipeline:
         if not (isinstance(units, list) and units):

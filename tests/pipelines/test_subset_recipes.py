@@ -20,24 +20,12 @@ from cosmo_blocks.prompts.vocabulary import (
     RELEASED_FORMATS,
     RELEASED_SEED_DATA,
 )
-from cosmo_blocks.recipes import recipe_prompts, recipe_seeds
+from cosmo_blocks.recipes import bundled_recipes, recipe_prompts, recipe_seeds
 from cosmo_blocks.resources import find_pipeline
 from cosmo_blocks.run import RunOptions, Stage, load_build
 from tests.conftest import read_jsonl, run_cli, write_jsonl
 
-RECIPES = (
-    "web_samples",
-    "stanford",
-    "openstax",
-    "khanacademy",
-    "auto_math_text",
-    "wikihow",
-    "stories",
-    "code_textbook",
-    "math_solutions",
-    "science_experiments",
-    "history_analysis",
-)
+RECIPES = bundled_recipes()
 # what CourseOutliner writes for one course: the stanford units stage reads it
 OUTLINE = {
     "id": "stanford-x",
@@ -105,6 +93,13 @@ def test_every_seed_of_the_sample_gets_a_prompt(recipe, language, tmp_path):
             assert meta["seed_data"] in RELEASED_SEED_DATA | OURS_SEED_DATA
         if language == "ko":
             assert all(any("\uac00" <= ch <= "\ud7a3" for ch in d.metadata["prompt"]) for d in prompts)
+
+
+def test_every_cosmopedia_subset_and_v2_domain_has_a_recipe():
+    subsets = {"web_samples", "stanford", "openstax", "khanacademy", "auto_math_text", "wikihow", "stories"}
+    domains = {"code_textbook", "math_solutions", "science_experiments", "history_analysis"}
+    assert set(RECIPES) == subsets | domains
+    assert all(find_pipeline(recipe).is_file() for recipe in RECIPES)
 
 
 def test_recipes_reproduce_the_released_subset_names(tmp_path):

@@ -13,6 +13,7 @@ from cosmo_blocks.prompts.vocabulary import (
     RELEASED_FORMATS,
     RELEASED_SEED_DATA,
 )
+from cosmo_blocks.recipes import bundled_recipes, recipe_prompts
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,12 +39,11 @@ def test_the_manifest_uses_released_names_or_ours():
     assert unknown_names() == {}
 
 
-RECIPES = sorted(p.name for p in (REPO / "prompts" / "recipes").iterdir() if (p / "manifest.toml").is_file())
+RECIPES = bundled_recipes()
 
 
 def test_every_recipe_uses_released_names_or_ours():
-    assert len(RECIPES) >= 11
-    assert {recipe: unknown_names(REPO / "prompts" / "recipes" / recipe) for recipe in RECIPES} == {
+    assert {recipe: unknown_names(recipe_prompts(recipe)) for recipe in RECIPES} == {
         recipe: {} for recipe in RECIPES
     }
 
