@@ -84,7 +84,7 @@ def pipeline_options(f):
         click.option(
             "--workers",
             type=int,
-            help="Tasks running at once: worker processes locally, the array throttle (%N) on SLURM.",
+            help="Tasks running at once: worker processes locally, the array throttle (%N) on SLURM, actors on Ray.",
         ),
         click.option("--limit", type=int, help="At most this many seeds per task."),
         click.option(
@@ -160,6 +160,7 @@ Examples:
   cosmo run quickstart --output out/quickstart
   cosmo run my_pipeline.py --seeds data/seeds/ --tasks 8 --workers 2
   cosmo run quickstart --executor slurm --tasks 1000 --model mistralai/Mixtral-8x7B-Instruct-v0.1 --dry-run
+  RAY_ADDRESS=head:6379 cosmo run quickstart --executor ray --tasks 1000 --model mistralai/Mixtral-8x7B-Instruct-v0.1
   cosmo run quickstart --endpoint http://localhost:8000 --model my-model
 \b
 Bundled pipelines: {_choices(_pipelines)}.

@@ -18,7 +18,7 @@ Stages, each waiting for the one before:
 - report (1 task): OUTPUT/report/index.html and the dataset card OUTPUT/README.md
   (`cosmo report OUTPUT --push-to-hub REPO` uploads them with the data).
 
-On the GPU `slurm` preset the stages after generation run on the `slurm-cpu` preset. `--param
+On the GPU `slurm` and `ray` presets the stages after generation run on `slurm-cpu` and `ray-cpu`. `--param
 dedup=false` or `report=false` leave a stage out; without `benchmarks` nothing is decontaminated.
 """
 
@@ -55,9 +55,9 @@ def build(opts: RunOptions) -> list:
         return [generate, *([Stage("report", [ReportWriter(out)], tasks=1)] if report else [])]
     records = CosmopediaReader(f"{out}/generated", from_earlier_stage=True)
     after = dataset_stages(records, out, dedup, benchmarks, decontamination, report)
-    if opts.executor == "slurm":  # the GPU preset: what follows generation runs on the CPU partition
+    if opts.executor in ("slurm", "ray"):  # the GPU presets: what follows generation needs no GPU
         for stage in after:
-            stage.preset = "slurm-cpu"
+            stage.preset = f"{opts.executor}-cpu"
     return [generate, *after]
 
 

@@ -10,7 +10,7 @@ so `python pipelines/NAME.py [options]` and `cosmo run NAME [options]` are the s
 
 The way down is one-directional: command-line options -> `RunOptions` (the preset merged with the
 command line, every value checked against one schema, `settings.ExecutorSettings`) -> `build(opts)`
--> `StagePlan`s -> the adapter of the preset's executor kind (`local.py`, `slurm.py`), which
+-> `StagePlan`s -> the adapter of the preset's executor kind (`local.py`, `slurm.py`, `ray.py`), which
 prepares its executors (every check that can fail), then prints the plan (`--dry-run`) or runs it
 and writes the run record (`record.py`) that `cosmo status` reads. A new executor kind is a module
 with an adapter class (prepare / describe / launch) and an entry in ADAPTERS.
@@ -25,7 +25,11 @@ from cosmo_blocks.run.describe import describe
 from cosmo_blocks.run.options import RunOptions
 from cosmo_blocks.run.stages import Stage, plan_stages
 
-ADAPTERS = {"local": "cosmo_blocks.run.local:LocalAdapter", "slurm": "cosmo_blocks.run.slurm:SlurmAdapter"}
+ADAPTERS = {
+    "local": "cosmo_blocks.run.local:LocalAdapter",
+    "slurm": "cosmo_blocks.run.slurm:SlurmAdapter",
+    "ray": "cosmo_blocks.run.ray:RayAdapter",
+}
 
 __all__ = ["RunOptions", "Stage", "load_build", "run_pipeline"]
 

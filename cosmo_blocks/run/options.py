@@ -81,7 +81,7 @@ class RunOptions:
 
     @property
     def kind(self) -> str:
-        """The executor kind: local or slurm."""
+        """The executor kind: local, slurm or ray."""
         return self.preset["executor"]
 
     def settings_for(self, preset: str | None = None) -> ExecutorSettings:
@@ -144,4 +144,8 @@ class RunOptions:
         from cosmo_blocks.generation import VLLMGenerator
 
         engine_kwargs = {"tensor_parallel_size": self.tensor_parallel_size} | common.pop("engine_kwargs", {})
+        if self.kind == "ray" and engine_kwargs["tensor_parallel_size"] > 1:
+            # in a Ray actor vLLM would place its workers through Ray, in a placement group that is not
+            # the task's: the task's GPUs are already its own, so the engine spans them by processes
+            engine_kwargs.setdefault("distributed_executor_backend", "mp")
         return VLLMGenerator(model=self.model, engine_kwargs=engine_kwargs, **common)

@@ -1,6 +1,6 @@
 """Executor presets: one typed schema for every executor kind, checked before anything runs.
 
-A preset is a TOML file in executors/ (`local`, `slurm`, `slurm-cpu`, ...) or any .toml path; the
+A preset is a TOML file in executors/ (`local`, `slurm`, `slurm-cpu`, `ray`, ...) or any .toml path; the
 command line overrides its fields (`--tasks`, `--workers`, `--partition`, `--time`, `--qos` and
 `--set key=value`). Every value is checked against `ExecutorSettings`: an unknown key, a value of
 the wrong type, or a field that means nothing for the preset's executor kind is a ConfigError.
@@ -16,8 +16,10 @@ from pathlib import Path
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.resources import bundled_dir
 
-KINDS = ("local", "slurm")
+KINDS = ("local", "slurm", "ray")
 SLURM = ("slurm",)
+RAY = ("ray",)
+CLUSTER = ("slurm", "ray")
 
 
 def _field(default, help: str, kinds: tuple = KINDS):
@@ -27,40 +29,56 @@ def _field(default, help: str, kinds: tuple = KINDS):
 
 @dataclass(frozen=True)
 class ExecutorSettings:
-    """Where and how tasks run. Fields marked SLURM mean nothing to the local executor."""
+    """Where and how tasks run. Each field names the executor kinds it means something to."""
 
     executor: str = _field("local", "executor kind: " + " or ".join(KINDS))
     description: str = _field("", "free text")
     tasks: int = _field(1, "number of datatrove tasks (shards)")
     workers: int = _field(
-        -1, "tasks running at once (local: worker processes; SLURM: array throttle %N); -1: all"
+        -1, "tasks running at once (local: worker processes; SLURM: array throttle %N; Ray: actors); -1: all"
     )
     gpus_per_task: int = _field(
-        0, "GPUs per task; the engine's tensor-parallel size (SLURM also requests them)"
+        0, "GPUs per task; the engine's tensor-parallel size (SLURM and Ray also reserve them)"
     )
     randomize_start_duration: int = _field(0, "seconds of random delay before each task starts")
     partition: str = _field("", "SLURM partition (checked with scontrol before submission)", SLURM)
     qos: str = _field("", "SLURM QoS ('' for none)", SLURM)
     time: str = _field("", "SLURM time limit per task, e.g. '24:00:00'", SLURM)
-    cpus_per_task: int = _field(1, "CPUs per task", SLURM)
-    mem_per_cpu_gb: int = _field(2, "memory per CPU in GB", SLURM)
+    cpus_per_task: int = _field(1, "CPUs per task", CLUSTER)
+    mem_per_cpu_gb: int = _field(2, "memory per CPU in GB", CLUSTER)
     job_name: str = _field("", "SLURM job name (default: cosmo-<output folder name>)", SLURM)
     requeue: bool = _field(True, "requeue the task when it is preempted or its node fails", SLURM)
     requeue_signals: list[str] = _field(["SIGUSR1"], "signals on which a task requeues itself", SLURM)
     signal: str = _field("", "sbatch --signal, e.g. 'USR1@120' (warning before preemption)", SLURM)
     max_array_size: int | str = _field("auto", "largest array SLURM accepts; 'auto' asks scontrol", SLURM)
-    tasks_per_job: int = _field(1, "datatrove tasks run one after another by one array element", SLURM)
+    tasks_per_job: int = _field(
+        1, "datatrove tasks run one after another by one array element (SLURM) or actor (Ray)", CLUSTER
+    )
     venv: str = _field("", "virtualenv to activate in the job; 'auto': the one launching the run", SLURM)
     conda_env: str = _field("", "conda environment to activate in the job", SLURM)
     modules: list[str] = _field([], "environment modules to `module load` in the job", SLURM)
     env_command: str = _field("", "extra shell lines run before the task", SLURM)
-    hf_home: str = _field("", "HF_HOME for the tasks (model cache on a shared filesystem)", SLURM)
-    env: dict = _field({}, "table of environment variables exported in the job", SLURM)
+    hf_home: str = _field("", "HF_HOME for the tasks (model cache on a shared filesystem)", CLUSTER)
+    env: dict = _field({}, "table of environment variables exported in the job", CLUSTER)
     sbatch_args: dict = _field({}, "table of extra sbatch options, e.g. {account = 'x'}", SLURM)
     srun_args: dict = _field({}, "table of extra srun options", SLURM)
     with_srun: bool = _field(True, "run the task under srun", SLURM)
     mail_user: str = _field("", "address for SLURM mail", SLURM)
     mail_type: str = _field("ALL", "SLURM mail types", SLURM)
+    address: str = _field(
+        "",
+        "Ray cluster: HOST:PORT of its head; '' RAY_ADDRESS; 'auto' RAY_ADDRESS or the cluster started on "
+        "this machine; 'local' a private one on this machine for this run",
+        RAY,
+    )
+    forward_env: list[str] = _field(
+        ["PYTHONPATH", "HF_HOME", "HF_TOKEN", "OPENAI_API_KEY"],
+        "variables of the launching shell the Ray tasks get (when set there)",
+        RAY,
+    )
+    check_resources: bool = _field(
+        True, "fail before the run when no Ray node can hold one task (false on autoscaling clusters)", RAY
+    )
 
 
 FIELDS = {f.name: f for f in fields(ExecutorSettings)}
@@ -140,7 +158,7 @@ def load_preset(name: str) -> dict:
         values = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"executor preset {str(path)!r}: invalid TOML: {e}") from None
-    values.setdefault("executor", "slurm" if path.stem.startswith("slurm") else "local")
+    values.setdefault("executor", next((k for k in CLUSTER if path.stem.startswith(k)), "local"))
     kind = values["executor"] if values["executor"] in KINDS else "local"
     check_values(values, kind, lambda key: f"executor preset {str(path)!r}")
     return values

@@ -1,5 +1,6 @@
 """Stages: what `build(opts)` returns, resolved into what an executor adapter runs."""
 
+import time
 from dataclasses import dataclass
 
 from cosmo_blocks.errors import ConfigError
@@ -60,3 +61,27 @@ def plan_stages(built: list, opts: RunOptions) -> list[StagePlan]:
         tasks, workers = stage.tasks or settings.tasks, stage.workers or settings.workers
         plans.append(StagePlan(stage.name, stage.steps, tasks, workers, settings, logging_dir))
     return plans
+
+
+def run_in_order(kind: str, opts: RunOptions, executors: list[tuple[str, object]]):
+    """Run blocking executors (local, Ray) stage after stage: the run record first, for `cosmo status`;
+    a stage with an unfinished task stops the run with a clear error; the summary at the end.
+
+    (datatrove's own `depends=` would wait forever, polling every 2 minutes, on a failed task.)
+    """
+    from cosmo_blocks.run.record import RunRecord, StageRecord
+    from cosmo_blocks.run.summary import report_run
+
+    start = time.time()
+    stages = [StageRecord(name, ex.logging_dir.path, ex.tasks) for name, ex in executors]
+    RunRecord(kind, start, stages).write(opts.logging_dir)
+    for name, executor in executors:
+        executor.run()
+        incomplete = executor.get_incomplete_ranks(skip_completed=True)
+        if incomplete:
+            raise RuntimeError(
+                f"stage {name!r}: {len(incomplete)} task(s) did not complete ({incomplete[:10]}); "
+                f"later stages not run. See `cosmo status {opts.logging_dir}` and rerun to resume."
+            )
+    report_run(opts, len(executors), time.time() - start)
+    return executors[-1][1]

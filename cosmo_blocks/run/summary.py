@@ -207,3 +207,17 @@ def format_summary(summary: dict) -> str:
     )
     lines.append(f"wall time: {_seconds(summary['wall_seconds'])}")
     return "\n".join(lines)
+
+
+def report_run(opts, stages: int, wall_seconds: float) -> None:
+    """After a blocking run (local, Ray): the summary on the console and in summary.json, and where
+    the output, logs and stats are."""
+    from datatrove.utils.logging import logger
+
+    where = f"output: {opts.output}  logs: {opts.logging_dir}/logs  stats: {opts.logging_dir}/stats.json"
+    if stages > 1:
+        where = f"output: {opts.output}  logs and stats per stage in {opts.logging_dir}/STAGE"
+    if "://" not in opts.logging_dir:
+        print(format_summary(write_summary(opts.logging_dir, wall_seconds)), flush=True)
+        where += f"  summary: {opts.logging_dir}/summary.json"
+    logger.info(where)
