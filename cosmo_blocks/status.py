@@ -6,6 +6,7 @@ A task is
 - failed: it started (has a task log) and is neither completed nor queued; for a local run (no
   squeue) a task whose log has an ERROR line; its log tail is printed;
 - started: local run, has a log, no error and no completion (running, or killed without a trace);
+  when the run's command ran on this host, running while it lives and interrupted once it is gone;
 - not started: none of the above.
 
 Documents and tokens come from the generation journals (one entry per finished generation); kept,
@@ -97,12 +98,13 @@ class JournalTotals:
 # reading the folder
 
 
-def find_stages(logdir: Path) -> list[StageRecord]:
-    """The run's stages: the run record's (a SLURM submission), else the folders datatrove wrote."""
+def find_stages(logdir: Path) -> tuple[list[StageRecord], bool | None]:
+    """The run's stages: the run record's, else the folders datatrove wrote; and whether the command
+    that runs them (local, Ray) is alive, when that can be known."""
     record = RunRecord.read(logdir)
     if record is not None:
-        return record.stages
-    return [StageRecord(name, str(folder), _world_size(folder)) for name, folder in stage_folders(logdir)]
+        return record.stages, record.driver_alive()
+    return [StageRecord(n, str(f), _world_size(f)) for n, f in stage_folders(logdir)], None
 
 
 def _world_size(folder: Path) -> int:
@@ -180,7 +182,7 @@ def squeue_states(job_ids: list[str]) -> dict[tuple[str, int], tuple[str, str]] 
 # putting it together
 
 
-def stage_status(stage: StageRecord, tail_lines: int = 15) -> StageStatus:
+def stage_status(stage: StageRecord, tail_lines: int = 15, driver_alive: bool | None = None) -> StageStatus:
     folder = Path(stage.logging_dir)
     stage.tasks = stage.tasks or _world_size(folder)
     status = StageStatus(stage)
@@ -205,9 +207,10 @@ def stage_status(stage: StageRecord, tail_lines: int = 15) -> StageStatus:
             )
         else:
             slurm_log = next((f"{job}_{i}.out" for (job, i), ranks in mapping.items() if rank in ranks), None)
-            status.states.append(
-                _off_queue(folder, rank, queue is not None and bool(stage.job_ids), slurm_log, tail_lines)
-            )
+            state = _off_queue(folder, rank, queue is not None and bool(stage.job_ids), slurm_log, tail_lines)
+            if state.state == "started" and driver_alive is not None:
+                state.state = "running" if driver_alive else "interrupted"
+            status.states.append(state)
     return status
 
 
@@ -289,7 +292,8 @@ def collect(logdir: str | Path, tail_lines: int = 15) -> tuple[list[StageStatus]
     logdir = Path(logdir)
     if not logdir.is_dir():
         raise FileNotFoundError(f"no logging folder at {logdir}")
-    stages = [stage_status(stage, tail_lines) for stage in find_stages(logdir)]
+    records, driver_alive = find_stages(logdir)
+    stages = [stage_status(stage, tail_lines, driver_alive) for stage in records]
     if not stages:
         raise FileNotFoundError(f"{logdir} holds no run (no executor.json, cosmo_run.json or stage folders)")
     return stages, journal_totals(logdir)
@@ -297,7 +301,7 @@ def collect(logdir: str | Path, tail_lines: int = 15) -> tuple[list[StageStatus]
 
 def _stage_lines(stage: StageStatus, later: list[str]) -> list[str]:
     counts = stage.count()
-    order = ("completed", "failed", "running", "pending", "started", "not started")
+    order = ("completed", "failed", "running", "pending", "interrupted", "started", "not started")
     summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in order if counts.get(k) or k in order[:4])
     jobs = f"  jobs {','.join(stage.record.job_ids)}" if stage.record.job_ids else ""
     out = [f"stage {stage.name}: {stage.record.tasks} tasks: {summary}{jobs}"]
@@ -313,6 +317,8 @@ def _stage_lines(stage: StageStatus, later: list[str]) -> list[str]:
     if pending:
         more = f" (+{len(pending) - 1} more)" if len(pending) > 1 else ""
         out.append(f"  pending: {pending[0].detail}{more}")
+    if any(t.state == "interrupted" for t in stage.states):
+        out.append("  !! the command that ran these tasks is gone: run the same command again to resume them")
     if failed and later:
         out.append(
             f"  !! later stage(s) {', '.join(later)} cannot start until these tasks complete: "

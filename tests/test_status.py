@@ -162,3 +162,23 @@ def test_a_finished_run_without_summary_gets_one(tmp_path):
     (logdir / "summary.json").write_text('{"kept": 3, "as": "the run wrote it"}')
     assert f"summary: {logdir / 'summary.json'}\n" in render(logdir) + "\n"
     assert orjson.loads((logdir / "summary.json").read_bytes())["as"] == "the run wrote it"
+
+
+def test_a_started_task_is_running_while_its_command_lives_and_interrupted_after(tmp_path):
+    """A blocking run (local, Ray) records its command's pid: a task with a log and no completion is
+    running while that process lives, and interrupted (rerun to resume) once it is gone."""
+    import subprocess
+
+    from cosmo_blocks.run.record import RunRecord, StageRecord, process_start
+
+    logdir = local_run(tmp_path, 2)
+    (logdir / "logs" / "task_00000.log").write_text(log_line(T0, "Launching pipeline"))
+    command = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    driver = {"host": os.uname().nodename, "pid": command.pid, "start": process_start(command.pid)}
+    RunRecord("ray", T0, [StageRecord("main", str(logdir), 2)], driver=driver).write(logdir)
+    assert "stage main: 2 tasks: 0 completed, 0 failed, 1 running, 0 pending, 1 not started" in render(logdir)
+    command.kill()
+    command.wait()
+    text = render(logdir)
+    assert "0 running, 0 pending, 1 interrupted, 1 not started" in text
+    assert "the command that ran these tasks is gone: run the same command again" in text

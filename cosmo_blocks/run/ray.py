@@ -181,14 +181,17 @@ class RayAdapter:
         self.executors: list[tuple[str, CosmoRayExecutor]] = []
         self.address, self.source = "", ""
         self.private = False
+        self.unreachable = ""
 
     def prepare(self, stages: list[StagePlan]) -> None:
         settings = self.opts.settings
         self.executors = [(stage.name, self._executor(stage)) for stage in stages]
         self.address, self.source = resolve_address(settings)
         if self.opts.dry_run:
-            with contextlib.suppress(ConfigError):
+            try:
                 probe_tcp(self.address, self.source)
+            except ConfigError as e:
+                self.unreachable = str(e)
             return
         probe_tcp(self.address, self.source)
         self._connect(settings)
@@ -222,6 +225,8 @@ class RayAdapter:
         hostport = parse_address(self.address)
         loopback = hostport is not None and hostport[0] in ("127.0.0.1", "localhost")
         self.private = self.address == "local"
+        if self.private:
+            os.environ.pop("RAY_ADDRESS", None)  # an empty one would still be read by ray.init
         try:
             ray.init(
                 address=None if self.private else self.address,
@@ -287,7 +292,14 @@ class RayAdapter:
 
     def describe(self) -> str:
         settings = self.opts.settings
-        lines = [f"ray cluster: {self.address} (from {self.source})"]
+        if self.address == "local":
+            lines = [
+                "ray cluster: a private Ray instance on this machine, started for the run and stopped after it"
+            ]
+        else:
+            lines = [f"ray cluster: {self.address} (from {self.source})"]
+        if self.unreachable:
+            lines.append(f"  !! {self.unreachable}")
         forwarded = [k for k in settings.forward_env if k in os.environ]
         lines.append(
             f"  environment for the tasks: {', '.join(sorted(task_env(settings)))} "

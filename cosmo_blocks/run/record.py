@@ -6,11 +6,16 @@ Written once per submission into the run's logging folder, one entry per stage, 
      "stages": [{"name": "main", "logging_dir": "out/logs", "tasks": 4, "job_ids": ["12", "13"],
                  "max_array_size": 1001, "tasks_per_job": 1, "depends_on": null}]}
 
+A blocking run (local, Ray) also records its driver, `{"host": ..., "pid": ..., "start": ...}`, so that
+`cosmo status` on the same host tells a running task from one whose command died.
+
 A stage's tasks may be split over several array jobs (an array larger than the cluster's
 MaxArraySize); datatrove numbers the elements of job `i` from `i * max_array_size` (RUN_OFFSET), and
 each element runs `tasks_per_job` ranks of the stage's `ranks_to_run.json`.
 """
 
+import os
+import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -59,11 +64,36 @@ class StageRecord:
         return mapping
 
 
+def process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell it from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def this_driver() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": process_start(os.getpid())}
+
+
 @dataclass
 class RunRecord:
     executor: str
     submitted_at: float
     stages: list[StageRecord] = field(default_factory=list)
+    driver: dict = field(default_factory=dict)
+
+    def driver_alive(self) -> bool | None:
+        """Whether the command that runs a blocking run still does; None when unknown (a SLURM
+        submission, another host, no /proc)."""
+        if (
+            not self.driver
+            or self.driver.get("host") != socket.gethostname()
+            or self.driver.get("start") is None
+        ):
+            return None
+        return process_start(self.driver["pid"]) == self.driver["start"]
 
     def write(self, logging_dir: DataFolderLike | Path) -> None:
         with _folder(logging_dir).open(RECORD_FILE, "wb") as f:
@@ -84,5 +114,8 @@ class RunRecord:
         for stage in stages:
             stage.job_ids = [str(j) for j in stage.job_ids]
         return cls(
-            executor=data.get("executor", "slurm"), submitted_at=data.get("submitted_at", 0.0), stages=stages
+            executor=data.get("executor", "slurm"),
+            submitted_at=data.get("submitted_at", 0.0),
+            stages=stages,
+            driver=data.get("driver", {}),
         )

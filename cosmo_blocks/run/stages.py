@@ -69,12 +69,12 @@ def run_in_order(kind: str, opts: RunOptions, executors: list[tuple[str, object]
 
     (datatrove's own `depends=` would wait forever, polling every 2 minutes, on a failed task.)
     """
-    from cosmo_blocks.run.record import RunRecord, StageRecord
+    from cosmo_blocks.run.record import RunRecord, StageRecord, this_driver
     from cosmo_blocks.run.summary import report_run
 
     start = time.time()
     stages = [StageRecord(name, ex.logging_dir.path, ex.tasks) for name, ex in executors]
-    RunRecord(kind, start, stages).write(opts.logging_dir)
+    RunRecord(kind, start, stages, driver=this_driver()).write(opts.logging_dir)
     for name, executor in executors:
         executor.run()
         incomplete = executor.get_incomplete_ranks(skip_completed=True)

@@ -211,9 +211,9 @@ def test_help_has_examples_and_choices():
 
     run_help = help_text("run")
     assert "Examples:" in run_help and "cosmo run quickstart" in run_help
-    assert "local, slurm, slurm-cpu, slurm-local" in run_help  # presets
+    assert "local, ray, ray-cpu, ray-local, slurm, slurm-cpu, slurm-local" in run_help  # presets
     assert "quickstart" in run_help.split("Bundled pipelines:")[1]
-    assert "array throttle" in run_help and "write nothing" in run_help
+    assert "array throttle" in run_help and "actors on Ray" in run_help and "write nothing" in run_help
     assert "gpus_per_task" in run_help.split("--set")[-1]  # the fields --set takes
     render_help = help_text("prompts", "render")
     assert "blogpost, forum_qa, story, textbook, wikihow" in render_help

@@ -31,9 +31,14 @@ def opts(**kwargs) -> RunOptions:
         ({"time": "1:00:00"}, "--time: time applies to slurm executors only"),
         (
             {"sets": ("cpus_per_task=4",)},
-            "--set cpus_per_task: cpus_per_task applies to slurm executors only",
+            "--set cpus_per_task: cpus_per_task applies to slurm and ray executors only",
         ),
-        ({"executor": "nosuch"}, "unknown executor preset 'nosuch'; known presets: local, slurm, slurm-cpu"),
+        ({"executor": "nosuch"}, "unknown executor preset 'nosuch'; known presets: local, ray, ray-cpu"),
+        (
+            {"executor": "slurm", "sets": ("address='h:1'",)},
+            "--set address: address applies to ray executors only; this run uses the slurm executor",
+        ),
+        ({"executor": "ray-local", "partition": "gpu"}, "--partition: partition applies to slurm executors only"),
         ({"endpoint": "http://localhost:1"}, "--endpoint needs --model"),
         (
             {"executor": "slurm", "tensor_parallel": 4},
@@ -98,6 +103,10 @@ def test_generator_gets_model_and_tensor_parallelism_from_the_options(tiny_model
     assert generator.journal_dir == "unused-output/logs/journal"
     default = opts().generator()
     assert default.model is None  # resolved on the host where the task runs, not here
+    # in a Ray actor a tensor-parallel engine spans the task's GPUs with processes, not Ray workers
+    assert "distributed_executor_backend" not in generator.engine_kwargs
+    on_ray = opts(executor="ray", model=tiny_model).generator()
+    assert on_ray.engine_kwargs == {"tensor_parallel_size": 2, "distributed_executor_backend": "mp"}
     served = opts(endpoint="http://localhost:8000", model="served-name").generator(seed=1)
     assert isinstance(served, OpenAIServerGenerator)
     assert (served.endpoint, served.model, served.seed) == ("http://localhost:8000", "served-name", 1)

@@ -39,6 +39,7 @@ def test_round_trip_and_on_disk_format(tmp_path):
                 "depends_on": "11:12",
             },
         ],
+        "driver": {},
     }
     assert RunRecord.read(tmp_path) == record
     assert RunRecord.read(tmp_path / "elsewhere") is None
@@ -54,7 +55,9 @@ def test_numeric_job_ids_from_older_records_read_as_strings(tmp_path):
             }
         )
     )
-    assert RunRecord.read(tmp_path).stages[0].job_ids == ["7"]
+    old = RunRecord.read(tmp_path)
+    assert old.stages[0].job_ids == ["7"]
+    assert old.driver == {} and old.driver_alive() is None  # no driver recorded: status cannot tell
 
 
 def test_array_elements_map_to_ranks_as_datatrove_runs_them():
