@@ -5,16 +5,17 @@ import sys
 
 import click
 
-from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.errors import ConfigError, RunFailed
 
 
 class ConfigErrorsAsClickErrors:
-    """The one place a configuration mistake becomes a clean `Error: ...` line and a non-zero exit."""
+    """The one place a configuration mistake or a failed run becomes a clean `Error: ...` line and a
+    non-zero exit."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except ConfigError as e:
+        except (ConfigError, RunFailed) as e:
             raise click.ClickException(str(e)) from None
 
 

@@ -21,6 +21,7 @@ What we add around datatrove (and why):
 import contextlib
 import fcntl
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -63,6 +64,9 @@ class CosmoRankWorker(RankWorker):
     """The Ray actor of one datatrove job: its ranks one after another, in this process."""
 
     def run_for_rank(self, executor_ref, ranks, node_ips, node_idx):
+        # a raylet started with the child-reaping option makes its workers ignore SIGCHLD, which
+        # their children inherit: bubblewrap (the code sandbox) then waits for ever on its own child
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.environ["RAY_NODELIST"] = ",".join(node_ips)
         os.environ["RAY_NODEID"] = str(node_idx)
         if os.path.isdir(executor_ref.driver_cwd):

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 
-from cosmo_blocks.errors import ConfigError
+from cosmo_blocks.errors import ConfigError, RunFailed
 from cosmo_blocks.run.options import RunOptions
 from cosmo_blocks.run.settings import ExecutorSettings
 
@@ -79,9 +79,10 @@ def run_in_order(kind: str, opts: RunOptions, executors: list[tuple[str, object]
         executor.run()
         incomplete = executor.get_incomplete_ranks(skip_completed=True)
         if incomplete:
-            raise RuntimeError(
+            raise RunFailed(
                 f"stage {name!r}: {len(incomplete)} task(s) did not complete ({incomplete[:10]}); "
-                f"later stages not run. See `cosmo status {opts.logging_dir}` and rerun to resume."
+                f"later stages not run. Their logs: `cosmo status {opts.logging_dir}`; rerun the same "
+                "command to resume."
             )
     report_run(opts, len(executors), time.time() - start)
     return executors[-1][1]
