@@ -1,16 +1,22 @@
-"""A live one-node SLURM cluster for the whole session (see slurm_cluster.py), and helpers."""
+"""Live one-node SLURM and Ray clusters for the whole session (see slurm_cluster.py, ray_cluster.py),
+and helpers."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import orjson
+import psutil
 import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from ray_cluster import LocalRayCluster, ray_installed  # noqa: E402
 from slurm_cluster import LocalSlurmCluster, slurm_installed  # noqa: E402
 
 # small, so that 1,005 tasks need several arrays (datatrove's max_array_size split) while each array
@@ -20,6 +26,7 @@ MAX_ARRAY_SIZE = 21
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slurm: needs a live SLURM cluster (started by the test session)")
+    config.addinivalue_line("markers", "ray: needs a live Ray cluster (started by the test session)")
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +50,18 @@ def slurm_cluster(tmp_path_factory):
         os.environ.pop("SLURM_CONF", None)
     else:
         os.environ["SLURM_CONF"] = old
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    if not ray_installed():
+        reason = "Ray not installed: `pip install -e .[test]` (the ray extra)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = LocalRayCluster(cpus=2).start()
+    yield cluster
+    cluster.stop()
 
 
 def cosmo(*args, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -71,5 +90,34 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
         if value:
             return value
         time.sleep(interval)
-    queue = subprocess.run(["squeue", "-o", "%i %j %T %r"], capture_output=True, text=True).stdout
+    queue = ""
+    if shutil.which("squeue"):
+        queue = subprocess.run(["squeue", "-o", "%i %j %T %r"], capture_output=True, text=True).stdout
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; squeue:\n{queue}")
+
+
+def read_jsonl_dir(folder: Path) -> list[dict]:
+    return [
+        orjson.loads(line) for p in sorted(folder.rglob("*.jsonl")) for line in p.read_bytes().splitlines()
+    ]
+
+
+def journal_ids(logdir: Path, rank: int) -> list[str]:
+    from cosmo_blocks.generation.journal import iter_journal
+
+    path = logdir / "journal" / f"{rank:05d}.jsonl"
+    return [entry["id"] for entry in iter_journal(path)] if path.is_file() else []
+
+
+def generation_stats(logdir: Path, rank: int) -> dict:
+    """Totals of the generation step in one task's stats (written when the task completed)."""
+    steps = json.loads((logdir / "stats" / f"{rank:05d}.json").read_text())
+    stats = next(step["stats"] for step in steps if "GENERATION" in step["name"])
+    return {k: v["total"] if isinstance(v, dict) else v for k, v in stats.items()}
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

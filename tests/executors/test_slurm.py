@@ -4,26 +4,28 @@ import json
 import subprocess
 from pathlib import Path
 
-import orjson
 import psutil
 import pytest
 
 from cosmo_blocks.errors import ConfigError
-from cosmo_blocks.generation.journal import iter_journal
 from cosmo_blocks.run import RunOptions, run_pipeline
 from cosmo_blocks.run.record import RunRecord
-from tests.executors.conftest import HERE, MAX_ARRAY_SIZE, cosmo, queue_empty, wait_for
+from tests.executors.conftest import (
+    HERE,
+    MAX_ARRAY_SIZE,
+    cosmo,
+    generation_stats,
+    gone,
+    journal_ids,
+    queue_empty,
+    read_jsonl_dir,
+    wait_for,
+)
 
 REPO = HERE.parents[1]
 SAMPLE = str(REPO / "pipelines" / "seeds" / "sample.jsonl")
 
 pytestmark = pytest.mark.slurm
-
-
-def read_jsonl_dir(folder: Path) -> list[dict]:
-    return [
-        orjson.loads(line) for p in sorted(folder.rglob("*.jsonl")) for line in p.read_bytes().splitlines()
-    ]
 
 
 def job_ids(logdir: Path) -> list[str]:
@@ -32,18 +34,6 @@ def job_ids(logdir: Path) -> list[str]:
 
 def completions(folder: Path) -> int:
     return len(list((folder / "completions").glob("*"))) if (folder / "completions").is_dir() else 0
-
-
-def journal_ids(logdir: Path, rank: int) -> list[str]:
-    path = logdir / "journal" / f"{rank:05d}.jsonl"
-    return [entry["id"] for entry in iter_journal(path)] if path.is_file() else []
-
-
-def generation_stats(logdir: Path, rank: int) -> dict:
-    """Totals of the generation step in one task's stats (written when the task completed)."""
-    steps = json.loads((logdir / "stats" / f"{rank:05d}.json").read_text())
-    stats = next(step["stats"] for step in steps if "GENERATION" in step["name"])
-    return {k: v["total"] if isinstance(v, dict) else v for k, v in stats.items()}
 
 
 # both ranks of the quickstart (2 tasks: 15 seeds x 2 variants each) freeze after this many documents
@@ -70,13 +60,6 @@ def wait_frozen(out: Path, rank: int) -> int:
         return pid if psutil.Process(pid).status() == psutil.STATUS_STOPPED else None
 
     return wait_for(frozen, 300, f"rank {rank} to freeze after {FREEZE_AT} documents", 0.2)
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def held_for_begin_time(job: str) -> bool:
