@@ -231,6 +231,8 @@ class RayAdapter:
         self.private = self.address == "local"
         if self.private:
             os.environ.pop("RAY_ADDRESS", None)  # an empty one would still be read by ray.init
+            # the raylet reaps what a killed task leaves behind (a vLLM engine process)
+            os.environ.setdefault("RAY_kill_child_processes_on_worker_exit_with_raylet_subreaper", "true")
         try:
             ray.init(
                 address=None if self.private else self.address,

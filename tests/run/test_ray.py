@@ -129,10 +129,11 @@ def test_rank_lock_lets_one_holder_run_a_rank_and_dies_with_it(tmp_path):
 COPY_SEEDS = """
 from datatrove.pipeline.writers import JsonlWriter
 from cosmo_blocks.cli import pipeline_main
+from cosmo_blocks.filters import CodeExecutionFilter
 from cosmo_blocks.seeds import SeedReader
 
-def build(opts):
-    return [SeedReader(opts.seeds), JsonlWriter(f"{opts.output}/copy", compression=None)]
+def build(opts):  # the code filter checks its sandbox as the task starts, documents or not
+    return [SeedReader(opts.seeds), CodeExecutionFilter(), JsonlWriter(f"{opts.output}/copy", compression=None)]
 
 if __name__ == "__main__":
     pipeline_main(build)
@@ -145,8 +146,9 @@ def raylets() -> set[int]:
 
 @pytest.mark.ray
 def test_ray_local_without_a_cluster_starts_a_private_one_and_stops_it(tmp_path):
-    """What a user without a cluster gets from `--executor ray-local`: the run starts Ray, runs, and
-    leaves no Ray process behind."""
+    """What a user without a cluster gets from `--executor ray-local`: the run starts Ray (whose raylet
+    reaps what killed tasks leave), runs, and leaves no Ray process behind; the code sandbox works in
+    its tasks."""
     script = tmp_path / "copy_seeds.py"
     script.write_text(COPY_SEEDS)
     before = raylets()
