@@ -14,8 +14,9 @@ from tests.generation.gen_helpers import ENGINE_KWARGS, documents, prompt_record
 
 pytestmark = pytest.mark.engine
 
-N = 30
-# few requests at a time and fixed lengths, so a kill after 3 documents lands mid-run
+# few requests at a time and fixed lengths, so a kill after 3 documents lands mid-run with nine
+# still to come; every document is 256 tokens of decoding, so no more of them than that needs
+N = 12
 OPTIONS = {
     "sampling": {"max_tokens": 256, "ignore_eos": True},
     "seed": 7,
@@ -76,28 +77,6 @@ def test_endpoint_rerun_resumes_from_the_journal(endpoint_run, server, tiny_mode
     assert {d.id: d.text for d in out} == {i: d.text for i, d in endpoint_run["out"].items()}
 
 
-def test_server_killed_mid_run_is_a_clear_error(tiny_model, tmp_path):
-    # its own server: stopping the module's would break the tests that run after this one
-    server = VLLMServerProcess(tiny_model, ENGINE_KWARGS)
-    server.start()
-    journal = tmp_path / "journal"
-    block = OpenAIServerGenerator(
-        tiny_model, endpoint=server.url, journal_dir=journal, max_retries=2, **OPTIONS
-    )
-    out = []
-    try:
-        with pytest.raises(RuntimeError, match=rf"generation server {server.url} cannot serve.*journal"):
-            for doc in block(documents(prompt_records(N))):
-                out.append(doc)
-                if len(out) == 3:
-                    server.stop(grace=0)
-    finally:
-        server.stop()
-    assert len(out) >= 3
-    assert sorted(e["id"] for e in read_jsonl(journal / "00000.jsonl")) == sorted(d.id for d in out)
-    assert not [k for k in stats_of(block) if k.startswith("skipped")]
-
-
 def api_servers(exclude: int) -> list[psutil.Process]:
     """This process's api_server children, but for the module's shared one (pid `exclude`)."""
     children = psutil.Process().children()
@@ -120,3 +99,24 @@ def test_owned_server_is_restarted_and_reproduces(endpoint_run, server, tiny_mod
     assert sorted(d.id for d in out) == sorted(endpoint_run["out"])
     assert {d.id: d.text for d in out} == {i: d.text for i, d in endpoint_run["out"].items()}
     assert not api_servers(exclude=server.proc.pid)
+
+
+def test_server_killed_mid_run_is_a_clear_error(server, tiny_model, tmp_path):
+    # the module's server, so last in the module: no test after this one has a server to talk to
+    # (a server of its own would cost another engine start)
+    journal = tmp_path / "journal"
+    block = OpenAIServerGenerator(
+        tiny_model, endpoint=server.url, journal_dir=journal, max_retries=2, **OPTIONS
+    )
+    out = []
+    try:
+        with pytest.raises(RuntimeError, match=rf"generation server {server.url} cannot serve.*journal"):
+            for doc in block(documents(prompt_records(N))):
+                out.append(doc)
+                if len(out) == 3:
+                    server.stop(grace=0)
+    finally:
+        server.stop()
+    assert len(out) >= 3
+    assert sorted(e["id"] for e in read_jsonl(journal / "00000.jsonl")) == sorted(d.id for d in out)
+    assert not [k for k in stats_of(block) if k.startswith("skipped")]
