@@ -199,7 +199,7 @@ def kill_task(out: Path, rank: int, driver: subprocess.Popen, log: Path) -> list
     """SIGKILL the frozen rank's Ray actor (the task runs in the actor itself); its engine goes with it."""
     pid = wait_frozen(out, rank, driver, log)
     process = psutil.Process(pid)
-    title, parent = " ".join(process.cmdline()), " ".join(process.parent().cmdline())
+    title, parent = (" ".join(p.cmdline()).strip() for p in (process, process.parent()))
     # a process forked from the actor (datatrove's pool) has the actor's title too, but not its parent
     assert title.startswith("ray::") and not parent.startswith("ray::"), (
         f"rank {rank} runs in {title!r}, a child of {parent!r}, not in its Ray actor"
