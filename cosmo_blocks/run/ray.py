@@ -64,8 +64,8 @@ class CosmoRankWorker(RankWorker):
     """The Ray actor of one datatrove job: its ranks one after another, in this process."""
 
     def run_for_rank(self, executor_ref, ranks, node_ips, node_idx):
-        # a raylet started with the child-reaping option makes its workers ignore SIGCHLD, which
-        # their children inherit: bubblewrap (the code sandbox) then waits for ever on its own child
+        # a raylet started with the subreaper option makes its workers ignore SIGCHLD, which their
+        # children inherit: bubblewrap (the code sandbox) then waits for ever on its own child
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.environ["RAY_NODELIST"] = ",".join(node_ips)
         os.environ["RAY_NODEID"] = str(node_idx)
@@ -231,8 +231,9 @@ class RayAdapter:
         self.private = self.address == "local"
         if self.private:
             os.environ.pop("RAY_ADDRESS", None)  # an empty one would still be read by ray.init
-            # the raylet reaps what a killed task leaves behind (a vLLM engine process)
-            os.environ.setdefault("RAY_kill_child_processes_on_worker_exit_with_raylet_subreaper", "true")
+            # each worker leads a process group the raylet kills with it: a killed task's vLLM engine
+            # process goes too
+            os.environ.setdefault("RAY_process_group_cleanup_enabled", "true")
         try:
             ray.init(
                 address=None if self.private else self.address,

@@ -140,15 +140,18 @@ if __name__ == "__main__":
 """
 
 
+PRIVATE_ENV = {"RAY_ADDRESS": "", "RAY_kill_child_processes_on_worker_exit_with_raylet_subreaper": "true"}
+
+
 def raylets() -> set[int]:
     return {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "raylet"}
 
 
 @pytest.mark.ray
 def test_ray_local_without_a_cluster_starts_a_private_one_and_stops_it(tmp_path):
-    """What a user without a cluster gets from `--executor ray-local`: the run starts Ray (whose raylet
-    reaps what killed tasks leave), runs, and leaves no Ray process behind; the code sandbox works in
-    its tasks."""
+    """What a user without a cluster gets from `--executor ray-local`: the run starts Ray, runs, and
+    leaves no Ray process behind. The code sandbox works in its tasks even with Ray's subreaper option
+    on, which makes every worker ignore SIGCHLD."""
     script = tmp_path / "copy_seeds.py"
     script.write_text(COPY_SEEDS)
     before = raylets()
@@ -162,7 +165,7 @@ def test_ray_local_without_a_cluster_starts_a_private_one_and_stops_it(tmp_path)
         "--seeds",
         str(SAMPLE_SEEDS),
     ]
-    result = run_cli(*args, "--output", str(tmp_path / "out"), env={"RAY_ADDRESS": ""}, cwd=REPO)
+    result = run_cli(*args, "--output", str(tmp_path / "out"), env=PRIVATE_ENV, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     copied = [doc for path in sorted((tmp_path / "out" / "copy").glob("*.jsonl")) for doc in read_jsonl(path)]
     assert len(copied) == len({doc["id"] for doc in copied}) == len(read_jsonl(SAMPLE_SEEDS))
