@@ -52,7 +52,7 @@ def slurm_cluster(tmp_path_factory):
         os.environ["SLURM_CONF"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped after its module: idle, it still holds ~0.5 GiB and wakes up
 def ray_cluster():
     if not ray_installed():
         reason = "Ray not installed: `pip install -e .[test]` (the ray extra)"

@@ -25,7 +25,8 @@ REPO = HERE.parents[1]
 SAMPLE = str(REPO / "pipelines" / "seeds" / "sample.jsonl")
 TWO_STAGE = ["run", str(HERE / "two_stage.py"), "--executor", "ray-local", "--seeds", SAMPLE]
 FREEZE_AT = 5
-PROMPTS = 60  # 30 sample seeds x 2 prompt variants
+LIMIT = 4  # seeds per task: enough documents for a kill mid-generation, few to decode on 2 cores
+PROMPTS = 4 * LIMIT * 2  # 4 tasks x LIMIT seeds x 2 prompt variants
 
 pytestmark = pytest.mark.ray
 
@@ -37,7 +38,7 @@ def on(cluster) -> dict:
 def frozen_quickstart(out: Path) -> tuple[list[str], dict]:
     """The 4-task quickstart on Ray whose ranks 1 and 3 stop themselves mid-generation."""
     args = ["run", str(HERE / "frozen_quickstart.py"), "--executor", "ray-local", "--tasks", "4"]
-    args += ["--workers", "2", "--model", "tiny", "--output", str(out)]
+    args += ["--workers", "2", "--limit", str(LIMIT), "--model", "tiny", "--output", str(out)]
     return args, {"FREEZE": f"1,3:{FREEZE_AT}:{out.parent / 'frozen'}"}
 
 
