@@ -16,6 +16,44 @@ from tests.topics.conftest import debian_builder, debian_corpus  # noqa: F401  (
 pytestmark = pytest.mark.engine
 
 
+# The recipe scripts themselves, run by a wrapper that stops the generate stage's documents at SHORT
+# tokens instead of the small preset's 768: SmolLM2 decodes ~6 steps/s on two loaded cores, so full
+# length cost over two minutes a run, and no check here reads a text beyond its start. The stages
+# that answer in JSON keep the preset; that a run without --model gets SmolLM2 and its small preset
+# is tests/pipelines/test_quickstart_smollm2.py's check.
+SHORT = 128
+SHORT_GENERATION = f"""
+import sys
+
+from cosmo_blocks.cli import pipeline_main
+from cosmo_blocks.generation.base import GenerationBlock
+from cosmo_blocks.generation.sampling import SMALL_MODEL_PRESET, resolve_sampling
+from cosmo_blocks.run import load_build
+
+
+def build(opts):
+    stages = load_build(RECIPE)(opts)
+    (generate,) = [stage for stage in stages if stage.name == "generate"]
+    (generator,) = [step for step in generate.steps if isinstance(step, GenerationBlock)]
+    generator.sampling = resolve_sampling({{"preset": SMALL_MODEL_PRESET, "max_tokens": {SHORT}}})
+    return stages
+
+
+# vLLM's engine core starts by spawn, which imports this script again: only the first run parses argv
+if __name__ == "__main__":
+    RECIPE = sys.argv.pop(1)
+    pipeline_main(build)
+"""
+
+
+def run_recipe(script: str, tmp_path: Path, *args: str):
+    wrapper = tmp_path / "short_generation.py"
+    wrapper.write_text(SHORT_GENERATION)
+    result = run_cli(str(wrapper), script, *args, timeout=1500)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 def records(folder: Path) -> list[dict]:
     return [r for path in sorted(folder.rglob("*.jsonl")) for r in read_jsonl(path)]
 
@@ -36,9 +74,8 @@ def step(stats: dict, name: str) -> dict:
 
 def test_web_topics_clusters_labels_and_writes_within_the_topics(debian_corpus, tmp_path):  # noqa: F811
     out = tmp_path / "web"
-    args = ["pipelines/web_topics.py", "--seeds", str(debian_corpus), "--output", str(out), "--limit", "6"]
-    result = run_cli(*args, "--param", "min_score=0", "--param", "deny=[]", timeout=1500)
-    assert result.returncode == 0, result.stderr[-3000:]
+    args = ["--seeds", str(debian_corpus), "--output", str(out), "--limit", "6"]
+    run_recipe("pipelines/web_topics.py", tmp_path, *args, "--param", "min_score=0", "--param", "deny=[]")
 
     labels = json.loads((out / "topics" / "clusters" / "labels.json").read_text())
     fit = json.loads((out / "topics" / "clusters" / "fit.json").read_text())
@@ -63,9 +100,8 @@ def test_topics_v2_grows_retrieves_and_writes_textbooks(debian_corpus, tmp_path)
     )
     out = tmp_path / "v2"
     params = [f"taxonomy={taxonomy}", "expand=1", "pages_per_topic=1"]
-    args = ["pipelines/topics_v2.py", "--seeds", str(debian_corpus), "--output", str(out)]
-    result = run_cli(*args, *[a for p in params for a in ("--param", p)], timeout=1500)
-    assert result.returncode == 0, result.stderr[-3000:]
+    args = ["--seeds", str(debian_corpus), "--output", str(out)]
+    run_recipe("pipelines/topics_v2.py", tmp_path, *args, *[a for p in params for a in ("--param", p)])
 
     topics = records(out / "topics" / "enriched")
     assert 2 <= len(topics) <= 4  # the two given, and at most one new subtopic each
