@@ -51,7 +51,7 @@ def start_cluster(root: Path) -> tuple[subprocess.Popen, str, float]:
          f"--num-cpus={os.cpu_count()}", "--include-dashboard=false", "--disable-usage-stats",
          "--object-store-memory=268435456", f"--temp-dir={root}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env=os.environ | {"RAY_kill_child_processes_on_worker_exit_with_raylet_subreaper": "true"},
+        env=os.environ | {"RAY_process_group_cleanup_enabled": "true", "RAY_AUTH_MODE": "disabled"},
     )  # fmt: skip
     address = f"127.0.0.1:{port}"
     while subprocess.run([ray, "status", f"--address={address}"], capture_output=True).returncode:

@@ -21,6 +21,7 @@ What we add around datatrove (and why):
 import contextlib
 import fcntl
 import os
+import secrets
 import signal
 import socket
 from pathlib import Path
@@ -234,6 +235,9 @@ class RayAdapter:
             # each worker leads a process group the raylet kills with it: a killed task's vLLM engine
             # process goes too
             os.environ.setdefault("RAY_process_group_cleanup_enabled", "true")
+            # Ray protects a cluster it starts with a token; without one given, it writes one to
+            # ~/.ray/auth_token, which every later `ray start` on this machine then requires
+            os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
         try:
             ray.init(
                 address=None if self.private else self.address,

@@ -68,6 +68,9 @@ class LocalRayCluster:
             "PYTHONPATH": python_path,
             "RAY_USAGE_STATS_ENABLED": "0",
             "RAY_process_group_cleanup_enabled": "true",
+            # a ~/.ray/auth_token left by any earlier Ray would turn token authentication on for this
+            # head, and clients without the token would be refused
+            "RAY_AUTH_MODE": "disabled",
         }
 
     def start(self, timeout: float = 60) -> "LocalRayCluster":

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -155,6 +156,7 @@ def test_ray_local_without_a_cluster_starts_a_private_one_and_stops_it(tmp_path)
     script = tmp_path / "copy_seeds.py"
     script.write_text(COPY_SEEDS)
     before = raylets()
+    token_before = (Path.home() / ".ray" / "auth_token").exists()
     args = [
         "-m",
         "cosmo_blocks.cli",
@@ -177,3 +179,5 @@ def test_ray_local_without_a_cluster_starts_a_private_one_and_stops_it(tmp_path)
     while raylets() - before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not raylets() - before, "the run's private Ray instance outlived it"
+    # its token was its own: nothing in ~/.ray/auth_token turns authentication on for later clusters
+    assert not (Path.home() / ".ray" / "auth_token").exists() or token_before
