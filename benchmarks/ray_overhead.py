@@ -56,7 +56,8 @@ def start_cluster(root: Path) -> tuple[subprocess.Popen, str, float]:
     address = f"127.0.0.1:{port}"
     while subprocess.run([ray, "status", f"--address={address}"], capture_output=True).returncode:
         if time.perf_counter() - start > 120:
-            raise RuntimeError("the Ray head did not come up in 120 s")
+            stop_cluster(head)
+            raise RuntimeError(f"the Ray head did not come up in 120 s; its log: {root}/session_latest/logs")
         time.sleep(0.5)
     return head, address, time.perf_counter() - start
 

@@ -167,14 +167,16 @@ def task_memory(settings: ExecutorSettings) -> int:
     return int(settings.mem_per_cpu_gb * settings.cpus_per_task * 1024**3)
 
 
+def versions() -> dict:
+    """What the driver and the tasks must agree on: the pickled pipeline is rebuilt from these."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("cosmo-blocks", "datatrove")}
+
+
 def _probe(logging_dir: str, marker: str) -> dict:
-    import datatrove
-
-    import cosmo_blocks
-
     return {
-        "cosmo_blocks": getattr(cosmo_blocks, "__version__", "?"),
-        "datatrove": datatrove.__version__ if hasattr(datatrove, "__version__") else "?",
+        "versions": versions(),
         "sees_logging_dir": "://" in logging_dir or os.path.exists(marker),
         "host": socket.gethostname(),
     }
@@ -295,6 +297,11 @@ class RayAdapter:
         finally:
             if marker:
                 Path(marker).unlink(missing_ok=True)
+        if found["versions"] != versions():
+            raise ConfigError(
+                f"the Ray workers (on {found['host']}) run {found['versions']}, this command {versions()}: "
+                "install the same versions on every node"
+            )
         if not found["sees_logging_dir"]:
             raise ConfigError(
                 f"the Ray workers (on {found['host']}) cannot see {logging_dir}: on several machines the output "
