@@ -38,7 +38,10 @@ def opts(**kwargs) -> RunOptions:
             {"executor": "slurm", "sets": ("address='h:1'",)},
             "--set address: address applies to ray executors only; this run uses the slurm executor",
         ),
-        ({"executor": "ray-local", "partition": "gpu"}, "--partition: partition applies to slurm executors only"),
+        (
+            {"executor": "ray-local", "partition": "gpu"},
+            "--partition: partition applies to slurm executors only",
+        ),
         ({"endpoint": "http://localhost:1"}, "--endpoint needs --model"),
         (
             {"executor": "slurm", "tensor_parallel": 4},
