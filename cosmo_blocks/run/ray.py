@@ -28,6 +28,7 @@ from pathlib import Path
 
 from datatrove.executor.base import PipelineExecutor
 from datatrove.executor.ray import RankWorker, RayPipelineExecutor
+from datatrove.io import DataFolder, file_is_local, get_datafolder
 from datatrove.utils.logging import logger
 
 from cosmo_blocks.errors import ConfigError
@@ -40,13 +41,14 @@ PROBE_TIMEOUT = 120
 
 
 @contextlib.contextmanager
-def rank_lock(logging_dir: str, rank: int):
-    """Hold `{logging_dir}/locks/{rank}.lock` (POSIX filesystems only; released by the kernel even
-    when the task is killed). A second holder waits, then finds the rank completed and skips it."""
-    if "://" in logging_dir:
+def rank_lock(logging_dir: DataFolder, rank: int):
+    """Hold `{logging_dir}/locks/{rank}.lock` (local or NFS folders only, no lock on object storage;
+    released by the kernel even when the task is killed). A second holder waits, then finds the rank
+    completed and skips it."""
+    if not file_is_local(logging_dir):
         yield
         return
-    path = Path(logging_dir) / "locks" / f"{rank:05d}.lock"
+    path = Path(logging_dir.path) / "locks" / f"{rank:05d}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
         try:
@@ -112,7 +114,7 @@ class CosmoRayExecutor(RayPipelineExecutor):
             super().run()
 
     def run_rank_here(self, rank: int, local_rank: int):
-        with rank_lock(self.logging_dir.path, rank):
+        with rank_lock(self.logging_dir, rank):
             PipelineExecutor._run_for_rank(self, rank, local_rank)
 
 
@@ -174,10 +176,10 @@ def versions() -> dict:
     return {name: version(name) for name in ("cosmo-blocks", "datatrove")}
 
 
-def _probe(logging_dir: str, marker: str) -> dict:
+def _probe(marker: str) -> dict:
     return {
         "versions": versions(),
-        "sees_logging_dir": "://" in logging_dir or os.path.exists(marker),
+        "sees_logging_dir": not marker or os.path.exists(marker),
         "host": socket.gethostname(),
     }
 
@@ -281,12 +283,13 @@ class RayAdapter:
         import ray
 
         logging_dir = self.opts.logging_dir
-        marker = os.path.abspath(f"{logging_dir}/.ray_probe") if "://" not in logging_dir else ""
+        folder = get_datafolder(logging_dir)
+        marker = os.path.join(folder.path, ".ray_probe") if file_is_local(folder) else ""
         if marker:
             os.makedirs(os.path.dirname(marker), exist_ok=True)
             Path(marker).write_text(str(os.getpid()))
         try:
-            found = ray.get(ray.remote(num_cpus=0)(_probe).remote(logging_dir, marker), timeout=PROBE_TIMEOUT)
+            found = ray.get(ray.remote(num_cpus=0)(_probe).remote(marker), timeout=PROBE_TIMEOUT)
         except ray.exceptions.GetTimeoutError:
             raise ConfigError(f"the Ray cluster at {self.address} ran no task in {PROBE_TIMEOUT} s") from None
         except ray.exceptions.RayError as e:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from datatrove.io import get_datafolder
 
 from cosmo_blocks.errors import ConfigError
 from cosmo_blocks.run import RunOptions
@@ -98,8 +99,9 @@ def test_tasks_get_forwarded_variables_hf_home_and_the_preset_env(monkeypatch):
 
 HOLD = """
 import sys, time
+from datatrove.io import get_datafolder
 from cosmo_blocks.run.ray import rank_lock
-with rank_lock(sys.argv[1], 3):
+with rank_lock(get_datafolder(sys.argv[1]), 3):
     print("holding", flush=True)
     time.sleep(float(sys.argv[2]))
 print("released", flush=True)
@@ -123,8 +125,16 @@ def test_rank_lock_lets_one_holder_run_a_rank_and_dies_with_it(tmp_path):
     out, _ = second.communicate(timeout=30)
     assert out == "holding\nreleased\n"
     start = time.monotonic()
-    with rank_lock(str(tmp_path), 3):
+    with rank_lock(get_datafolder(str(tmp_path)), 3):
         assert time.monotonic() - start < 1
+
+
+def test_no_rank_lock_on_object_storage():
+    """A remote folder's path has no protocol ('/bucket/logs'): read as a local path, the lock would go
+    to a folder of that name on the task's machine."""
+    folder = get_datafolder("memory://cosmo-rank-lock-test/logs")
+    with rank_lock(folder, 3):
+        assert not Path("/cosmo-rank-lock-test").exists()
 
 
 COPY_SEEDS = """
